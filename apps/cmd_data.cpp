@@ -1,0 +1,11 @@
+// `cinefactor data ...`: getting, generating and describing datasets.
+#include "commands.hpp"
+
+namespace cinefactor::cli {
+
+void register_data_commands(CLI::App& app) {
+  auto* data = app.add_subcommand("data", "Get, generate and describe rating datasets");
+  data->require_subcommand(1);
+}
+
+}  // namespace cinefactor::cli

@@ -1,0 +1,12 @@
+// The `cinefactor` CLI: each file in apps/ registers one group of subcommands. The CLI is thin:
+// it parses flags and calls the library.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace cinefactor::cli {
+
+void register_device_command(CLI::App& app);
+void register_data_commands(CLI::App& app);
+
+}  // namespace cinefactor::cli

@@ -1,0 +1,48 @@
+// probe_cuda(): asks the CUDA runtime for its devices without ever failing hard. On a machine
+// without a driver cudaGetDeviceCount returns an error code, which becomes the reason.
+#include <cuda_runtime.h>
+
+#include <string>
+
+#include "cinefactor/device.hpp"
+
+namespace cinefactor {
+
+CudaProbe probe_cuda() {
+  CudaProbe probe;
+  probe.compiled = true;
+  cudaRuntimeGetVersion(&probe.runtime_version);
+  if (cudaDriverGetVersion(&probe.driver_version) != cudaSuccess) probe.driver_version = 0;
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    probe.reason = std::string(cudaGetErrorName(status)) + ": " + cudaGetErrorString(status);
+    cudaGetLastError();  // clear the sticky-free error so later probes start clean
+    return probe;
+  }
+  if (count == 0) {
+    probe.reason = "the CUDA driver reports no device";
+    return probe;
+  }
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    CudaDevice dev;
+    dev.index = i;
+    dev.name = prop.name;
+    dev.compute_major = prop.major;
+    dev.compute_minor = prop.minor;
+    dev.total_memory = static_cast<std::int64_t>(prop.totalGlobalMem);
+    dev.multiprocessors = prop.multiProcessorCount;
+    size_t free_bytes = 0;
+    size_t total_bytes = 0;
+    if (cudaSetDevice(i) == cudaSuccess && cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
+      dev.free_memory = static_cast<std::int64_t>(free_bytes);
+    }
+    probe.devices.push_back(std::move(dev));
+  }
+  if (probe.devices.empty()) probe.reason = "no device could be queried";
+  return probe;
+}
+
+}  // namespace cinefactor

@@ -1,0 +1,233 @@
+#include "cinefactor/rating_matrix.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include "cinefactor/error.hpp"
+
+namespace cinefactor {
+namespace {
+
+// Ids up to this bound are indexed through a presence table (O(n)); larger ones by sorting.
+constexpr std::int64_t kDenseIdLimit = std::int64_t{1} << 26;
+
+// Returns the sorted distinct ids of `ids_of(entries)` and fills `index` with each entry's dense index.
+template <typename IdOf>
+std::vector<std::int64_t> densify_ids(const std::vector<RatingEntry>& entries, IdOf id_of,
+                                      std::vector<std::int32_t>& index) {
+  const std::size_t n = entries.size();
+  index.resize(n);
+  std::int64_t lo = 0;
+  std::int64_t hi = -1;
+  if (n > 0) {
+    lo = hi = id_of(entries[0]);
+    for (const auto& e : entries) {
+      lo = std::min(lo, id_of(e));
+      hi = std::max(hi, id_of(e));
+    }
+  }
+  std::vector<std::int64_t> ids;
+  if (n > 0 && hi - lo < kDenseIdLimit) {
+    std::vector<std::int32_t> slot(static_cast<std::size_t>(hi - lo + 1), -1);
+    for (const auto& e : entries) slot[static_cast<std::size_t>(id_of(e) - lo)] = 0;
+    for (std::size_t s = 0; s < slot.size(); ++s) {
+      if (slot[s] == 0) {
+        slot[s] = static_cast<std::int32_t>(ids.size());
+        ids.push_back(lo + static_cast<std::int64_t>(s));
+      }
+    }
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(n); ++i) {
+      index[static_cast<std::size_t>(i)] = slot[static_cast<std::size_t>(id_of(entries[static_cast<std::size_t>(i)]) - lo)];
+    }
+  } else {
+    ids.reserve(n);
+    for (const auto& e : entries) ids.push_back(id_of(e));
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(n); ++i) {
+      const auto id = id_of(entries[static_cast<std::size_t>(i)]);
+      index[static_cast<std::size_t>(i)] =
+          static_cast<std::int32_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
+    }
+  }
+  if (ids.size() > static_cast<std::size_t>(INT32_MAX)) throw InvalidArgument("too many distinct ids for 32-bit indices");
+  return ids;
+}
+
+std::optional<std::int32_t> find_index(const std::vector<std::int64_t>& ids, std::int64_t id) {
+  auto it = std::lower_bound(ids.begin(), ids.end(), id);
+  if (it == ids.end() || *it != id) return std::nullopt;
+  return static_cast<std::int32_t>(it - ids.begin());
+}
+
+}  // namespace
+
+SparseMatrix SparseMatrix::transposed(std::vector<std::int64_t>* permutation) const {
+  SparseMatrix t;
+  t.rows = cols;
+  t.cols = rows;
+  t.indptr.assign(static_cast<std::size_t>(cols) + 1, 0);
+  for (auto c : indices) ++t.indptr[static_cast<std::size_t>(c) + 1];
+  std::partial_sum(t.indptr.begin(), t.indptr.end(), t.indptr.begin());
+  t.indices.resize(indices.size());
+  t.values.resize(values.size());
+  if (permutation) permutation->resize(indices.size());
+  std::vector<std::int64_t> next(t.indptr.begin(), t.indptr.end() - 1);
+  // Walking rows in order keeps the transpose's rows sorted by column.
+  for (std::int32_t r = 0; r < rows; ++r) {
+    for (std::int64_t p = row_begin(r); p < row_end(r); ++p) {
+      const auto c = static_cast<std::size_t>(indices[static_cast<std::size_t>(p)]);
+      const auto q = static_cast<std::size_t>(next[c]++);
+      t.indices[q] = r;
+      t.values[q] = values[static_cast<std::size_t>(p)];
+      if (permutation) (*permutation)[q] = p;
+    }
+  }
+  return t;
+}
+
+void SparseMatrix::validate() const {
+  auto fail = [](const std::string& what) { throw FormatError("inconsistent sparse matrix: " + what); };
+  if (rows < 0 || cols < 0) fail("negative dimensions");
+  if (indptr.size() != static_cast<std::size_t>(rows) + 1) fail("indptr has the wrong length");
+  if (indptr.front() != 0 || indptr.back() != nnz()) fail("indptr does not span the entries");
+  if (values.size() != indices.size()) fail("values and indices differ in length");
+  for (std::int32_t r = 0; r < rows; ++r) {
+    if (row_end(r) < row_begin(r)) fail("indptr is not monotonic at row " + std::to_string(r));
+    for (std::int64_t p = row_begin(r); p < row_end(r); ++p) {
+      const auto c = indices[static_cast<std::size_t>(p)];
+      if (c < 0 || c >= cols) fail("column index out of range in row " + std::to_string(r));
+      if (p > row_begin(r) && indices[static_cast<std::size_t>(p) - 1] >= c) {
+        fail("columns not strictly increasing in row " + std::to_string(r));
+      }
+    }
+  }
+}
+
+RatingMatrix RatingMatrix::from_entries(std::vector<RatingEntry> entries, std::int64_t* duplicates) {
+  std::vector<std::int32_t> user_index;
+  std::vector<std::int32_t> movie_index;
+  auto user_ids = densify_ids(entries, [](const RatingEntry& e) { return e.user_id; }, user_index);
+  auto movie_ids = densify_ids(entries, [](const RatingEntry& e) { return e.movie_id; }, movie_index);
+
+  const auto n_users = static_cast<std::int32_t>(user_ids.size());
+  SparseMatrix csr;
+  csr.rows = n_users;
+  csr.cols = static_cast<std::int32_t>(movie_ids.size());
+  std::vector<std::int64_t> start(static_cast<std::size_t>(n_users) + 1, 0);
+  for (auto u : user_index) ++start[static_cast<std::size_t>(u) + 1];
+  std::partial_sum(start.begin(), start.end(), start.begin());
+
+  // Scatter entry positions by user, keeping file order inside each user.
+  std::vector<std::int64_t> order(entries.size());
+  {
+    std::vector<std::int64_t> next(start.begin(), start.end() - 1);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      order[static_cast<std::size_t>(next[static_cast<std::size_t>(user_index[i])]++)] = static_cast<std::int64_t>(i);
+    }
+  }
+
+  // Sort each user's entries by movie; for duplicates keep the one latest in the file.
+  std::vector<std::int64_t> kept(static_cast<std::size_t>(n_users), 0);
+#pragma omp parallel for schedule(dynamic, 256)
+  for (std::int32_t u = 0; u < n_users; ++u) {
+    auto* first = order.data() + start[static_cast<std::size_t>(u)];
+    auto* last = order.data() + start[static_cast<std::size_t>(u) + 1];
+    std::sort(first, last, [&](std::int64_t a, std::int64_t b) {
+      const auto ma = movie_index[static_cast<std::size_t>(a)];
+      const auto mb = movie_index[static_cast<std::size_t>(b)];
+      return ma != mb ? ma < mb : a < b;
+    });
+    auto* out = first;
+    for (auto* p = first; p < last; ++p) {
+      if (p + 1 < last && movie_index[static_cast<std::size_t>(p[0])] == movie_index[static_cast<std::size_t>(p[1])]) continue;
+      *out++ = *p;
+    }
+    kept[static_cast<std::size_t>(u)] = out - first;
+  }
+
+  csr.indptr.assign(static_cast<std::size_t>(n_users) + 1, 0);
+  for (std::int32_t u = 0; u < n_users; ++u) {
+    csr.indptr[static_cast<std::size_t>(u) + 1] = csr.indptr[static_cast<std::size_t>(u)] + kept[static_cast<std::size_t>(u)];
+  }
+  const auto nnz = csr.indptr.back();
+  if (duplicates) *duplicates = static_cast<std::int64_t>(entries.size()) - nnz;
+  csr.indices.resize(static_cast<std::size_t>(nnz));
+  csr.values.resize(static_cast<std::size_t>(nnz));
+  std::vector<std::uint32_t> timestamps(static_cast<std::size_t>(nnz));
+  bool any_timestamp = false;
+#pragma omp parallel for schedule(dynamic, 256) reduction(|| : any_timestamp)
+  for (std::int32_t u = 0; u < n_users; ++u) {
+    const auto src = start[static_cast<std::size_t>(u)];
+    const auto dst = csr.indptr[static_cast<std::size_t>(u)];
+    for (std::int64_t k = 0; k < kept[static_cast<std::size_t>(u)]; ++k) {
+      const auto& e = entries[static_cast<std::size_t>(order[static_cast<std::size_t>(src + k)])];
+      const auto q = static_cast<std::size_t>(dst + k);
+      csr.indices[q] = movie_index[static_cast<std::size_t>(order[static_cast<std::size_t>(src + k)])];
+      csr.values[q] = e.rating;
+      timestamps[q] = e.timestamp;
+      any_timestamp = any_timestamp || e.timestamp != 0;
+    }
+  }
+  if (!any_timestamp) timestamps.clear();
+
+  RatingMatrix m;
+  m.by_user_ = std::move(csr);
+  m.timestamps_ = std::move(timestamps);
+  m.user_ids_ = std::move(user_ids);
+  m.movie_ids_ = std::move(movie_ids);
+  m.finish();
+  return m;
+}
+
+RatingMatrix RatingMatrix::from_csr(SparseMatrix by_user, std::vector<std::uint32_t> timestamps,
+                                    std::vector<std::int64_t> user_ids, std::vector<std::int64_t> movie_ids) {
+  by_user.validate();
+  if (user_ids.size() != static_cast<std::size_t>(by_user.rows) ||
+      movie_ids.size() != static_cast<std::size_t>(by_user.cols)) {
+    throw FormatError("rating matrix id maps do not match its dimensions");
+  }
+  if (!std::is_sorted(user_ids.begin(), user_ids.end()) || !std::is_sorted(movie_ids.begin(), movie_ids.end()) ||
+      std::adjacent_find(user_ids.begin(), user_ids.end()) != user_ids.end() ||
+      std::adjacent_find(movie_ids.begin(), movie_ids.end()) != movie_ids.end()) {
+    throw FormatError("rating matrix id maps must be strictly increasing");
+  }
+  if (!timestamps.empty() && timestamps.size() != by_user.values.size()) {
+    throw FormatError("rating timestamps do not match the number of ratings");
+  }
+  RatingMatrix m;
+  m.by_user_ = std::move(by_user);
+  m.timestamps_ = std::move(timestamps);
+  m.user_ids_ = std::move(user_ids);
+  m.movie_ids_ = std::move(movie_ids);
+  m.finish();
+  return m;
+}
+
+void RatingMatrix::finish() {
+  by_movie_ = by_user_.transposed();
+  movie_means_.assign(static_cast<std::size_t>(by_movie_.rows), 0.0f);
+  double total = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : total)
+  for (std::int32_t j = 0; j < by_movie_.rows; ++j) {
+    double sum = 0.0;
+    for (std::int64_t p = by_movie_.row_begin(j); p < by_movie_.row_end(j); ++p) sum += by_movie_.values[static_cast<std::size_t>(p)];
+    const auto count = by_movie_.row_nnz(j);
+    movie_means_[static_cast<std::size_t>(j)] = count > 0 ? static_cast<float>(sum / static_cast<double>(count)) : 0.0f;
+    total += sum;
+  }
+  global_mean_ = nnz() > 0 ? total / static_cast<double>(nnz()) : 0.0;
+}
+
+double RatingMatrix::density() const noexcept {
+  const double cells = static_cast<double>(n_users()) * static_cast<double>(n_movies());
+  return cells > 0 ? static_cast<double>(nnz()) / cells : 0.0;
+}
+
+std::optional<std::int32_t> RatingMatrix::user_index(std::int64_t user_id) const { return find_index(user_ids_, user_id); }
+std::optional<std::int32_t> RatingMatrix::movie_index(std::int64_t movie_id) const { return find_index(movie_ids_, movie_id); }
+
+}  // namespace cinefactor
