@@ -1,0 +1,100 @@
+// A trained model: factors, biases, id maps and the movie catalog. Every algorithm produces the
+// same structure, so scoring, fold-in, evaluation, the model file and the server treat them alike:
+//   prediction(u, j) = global_offset + user_bias[u] + movie_bias[j] + dot(user_factors[u], movie_factors[j])
+// where terms an algorithm does not use are empty (bias vectors) or zero.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cinefactor/dataset.hpp"
+
+namespace cinefactor {
+
+enum class Algorithm : std::uint32_t {
+  mean = 0,        // global mean rating
+  bias = 1,        // regularized global + user + movie biases
+  popularity = 2,  // most-rated first (a ranking, not a rating predictor)
+  nmf = 3,         // non-negative matrix factorization by multiplicative updates
+  svd = 4,         // randomized truncated SVD
+};
+std::string_view algorithm_name(Algorithm algorithm) noexcept;
+std::optional<Algorithm> parse_algorithm(std::string_view name) noexcept;
+
+enum class NmfObjective : std::uint32_t {
+  masked = 0,  // only observed ratings count (rating prediction; L2 and optional biases)
+  zero = 1,    // unrated = 0, as scikit-learn's NMF on a sparse matrix (top-N ranking)
+};
+std::string_view objective_name(NmfObjective objective) noexcept;
+std::optional<NmfObjective> parse_objective(std::string_view name) noexcept;
+
+// Row-major float32 matrix.
+struct DenseMatrix {
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  std::vector<float> data;
+
+  DenseMatrix() = default;
+  DenseMatrix(std::int64_t r, std::int64_t c, float fill = 0.0f)
+      : rows(r), cols(c), data(static_cast<std::size_t>(r * c), fill) {}
+  std::span<float> row(std::int64_t r) { return {data.data() + r * cols, static_cast<std::size_t>(cols)}; }
+  std::span<const float> row(std::int64_t r) const {
+    return {data.data() + r * cols, static_cast<std::size_t>(cols)};
+  }
+  float& operator()(std::int64_t r, std::int64_t c) { return data[static_cast<std::size_t>(r * cols + c)]; }
+  float operator()(std::int64_t r, std::int64_t c) const { return data[static_cast<std::size_t>(r * cols + c)]; }
+};
+
+// What the server needs to show a movie, carried inside the model file.
+struct CatalogMovie {
+  Movie movie;
+  std::int32_t rating_count = 0;
+  float rating_mean = 0.0f;
+};
+
+struct Model {
+  Algorithm algorithm = Algorithm::mean;
+  NmfObjective objective = NmfObjective::zero;  // meaningful for nmf only
+  nlohmann::json hyperparameters = nlohmann::json::object();
+
+  DenseMatrix user_factors;            // n_users x k (NMF: W; SVD: U * Sigma)
+  DenseMatrix movie_factors;           // n_movies x k (NMF: H transposed; SVD: V)
+  std::vector<float> singular_values;  // SVD only, descending
+  float global_offset = 0.0f;
+  std::vector<float> user_bias;   // n_users, or empty
+  std::vector<float> movie_bias;  // n_movies, or empty
+
+  std::vector<std::int64_t> user_ids;   // dense user index -> original id
+  std::vector<std::int64_t> movie_ids;  // dense movie index -> original id
+  std::vector<CatalogMovie> catalog;    // aligned with movie_ids; empty until attach_catalog()
+  std::uint64_t data_fingerprint = 0;   // of the training ratings
+
+  std::int32_t rank() const noexcept { return static_cast<std::int32_t>(movie_factors.cols); }
+  std::int32_t n_users() const noexcept { return static_cast<std::int32_t>(user_ids.size()); }
+  std::int32_t n_movies() const noexcept { return static_cast<std::int32_t>(movie_ids.size()); }
+  // True when predictions are on the rating scale (RMSE/MAE make sense).
+  bool predicts_ratings() const noexcept;
+
+  float predict(std::int32_t user, std::int32_t movie) const;
+  // Scores of every movie for a trained user; out.size() == n_movies().
+  void score_user(std::int32_t user, std::span<float> out) const;
+  // Scores of every movie for an arbitrary user vector (factors of length rank(), plus a bias).
+  void score_vector(std::span<const float> factors, float user_bias, std::span<float> out) const;
+
+  std::optional<std::int32_t> movie_index(std::int64_t movie_id) const;
+  std::optional<std::int32_t> user_index(std::int64_t user_id) const;
+};
+
+// Fills model.catalog from the dataset's movies and rating statistics (columns must match).
+void attach_catalog(Model& model, const Dataset& dataset);
+
+// A 64-bit fingerprint of a rating matrix (ids, structure and values).
+std::uint64_t fingerprint(const RatingMatrix& ratings);
+
+}  // namespace cinefactor

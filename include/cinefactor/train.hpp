@@ -1,0 +1,62 @@
+// Training: one entry point for every algorithm and backend. The CLI, the evaluator and the
+// server's startup never know which backend ran.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cinefactor/model.hpp"
+#include "cinefactor/rating_matrix.hpp"
+
+namespace cinefactor {
+
+enum class Device { automatic, cpu, cuda };
+std::string_view device_name(Device device) noexcept;
+
+enum class NmfInit { random, nndsvda };
+
+struct IterationInfo {
+  int iteration = 0;  // 1-based
+  double loss = 0.0;  // the objective being minimized
+  double seconds = 0.0;
+};
+
+// Defaults are documented in docs and `cinefactor train --help`.
+struct TrainOptions {
+  Algorithm algorithm = Algorithm::nmf;
+  Device device = Device::automatic;
+  int rank = 20;              // k
+  int max_iterations = 200;   // NMF iterations; bias baseline sweeps
+  double tolerance = 1e-4;    // stop when the relative loss change falls below it (0 = never)
+  std::uint64_t seed = 42;
+  int threads = 0;            // 0 = all cores
+
+  // NMF
+  NmfObjective objective = NmfObjective::zero;
+  NmfInit init = NmfInit::nndsvda;
+  float l2_user = 0.06f;      // masked: L2 weight on user factors (Surprise's reg_pu)
+  float l2_movie = 0.06f;     // masked: L2 weight on movie factors (reg_qi)
+  bool biases = false;        // masked: learn user/movie biases too
+  float l2_bias = 0.02f;      // masked/bias: L2 weight on the biases
+
+  // Randomized SVD
+  int oversamples = 10;
+  int power_iterations = 4;
+  bool center = false;        // subtract the global mean from observed ratings (implicitly)
+
+  std::function<void(const IterationInfo&)> on_iteration;  // called after each iteration
+};
+
+struct TrainReport {
+  std::string device;                // "cpu" or "cuda:N (name)"
+  int iterations = 0;
+  std::vector<double> loss_history;  // one per iteration (empty for closed-form algorithms)
+  double seconds = 0.0;
+};
+
+// Trains a model on `ratings`. The model has ids and factors; attach_catalog() adds the catalog.
+Model train(const RatingMatrix& ratings, const TrainOptions& options, TrainReport* report = nullptr);
+
+}  // namespace cinefactor
