@@ -26,10 +26,13 @@ struct FetchArgs {
 };
 
 nlohmann::json spec_json(const DatasetSpec& spec) {
-  return {{"name", spec.name},     {"url", spec.url},
+  return {{"name", spec.name},
+          {"url", spec.url},
           {"md5", spec.md5.empty() ? nlohmann::json() : nlohmann::json(spec.md5)},
-          {"folder", spec.folder}, {"files", spec.files},
-          {"approx_bytes", spec.approx_bytes}, {"description", spec.description}};
+          {"folder", spec.folder},
+          {"files", spec.files},
+          {"approx_bytes", spec.approx_bytes},
+          {"description", spec.description}};
 }
 
 void print_list(const DatasetRegistry& registry, bool json) {
@@ -41,8 +44,9 @@ void print_list(const DatasetRegistry& registry, bool json) {
   }
   fmt::print("{:<16} {:>9}  {}\n", "NAME", "ZIP", "CONTENT");
   for (const auto& spec : registry.datasets) {
-    fmt::print("{:<16} {:>6.1f} MB  {}{}\n", spec.name, static_cast<double>(spec.approx_bytes) / kBytesPerMegabyte,
-               spec.description, spec.md5.empty() ? " [no checksum known: cannot be fetched]" : "");
+    fmt::print("{:<16} {:>6.1f} MB  {}{}\n", spec.name,
+               static_cast<double>(spec.approx_bytes) / kBytesPerMegabyte, spec.description,
+               spec.md5.empty() ? " [no checksum known: cannot be fetched]" : "");
   }
   fmt::print("\nLicense: {}\n", registry.license);
 }
@@ -59,7 +63,7 @@ void print_result(const DatasetSpec& spec, const FetchResult& result, bool json)
                                       {"unpacked_bytes", result.unpacked_bytes},
                                       {"stale_removed", result.stale_removed},
                                       {"seconds", result.seconds}}
-                                  .dump(2));
+                           .dump(2));
     return;
   }
   if (result.already_present && result.md5.empty()) {
@@ -67,25 +71,28 @@ void print_result(const DatasetSpec& spec, const FetchResult& result, bool json)
                result.dataset_dir.string());
     return;
   }
-  fmt::print("{} ready in {}: {:.1f} MB zip from {}, MD5 {} verified, {:.1f} MB unpacked in {:.1f} s\n", spec.name,
-             result.dataset_dir.string(), static_cast<double>(result.zip_bytes) / kBytesPerMegabyte, result.source,
-             result.md5, static_cast<double>(result.unpacked_bytes) / kBytesPerMegabyte, result.seconds);
+  fmt::print("{} ready in {}: {:.1f} MB zip from {}, MD5 {} verified, {:.1f} MB unpacked in {:.1f} s\n",
+             spec.name, result.dataset_dir.string(),
+             static_cast<double>(result.zip_bytes) / kBytesPerMegabyte, result.source, result.md5,
+             static_cast<double>(result.unpacked_bytes) / kBytesPerMegabyte, result.seconds);
 }
 
 }  // namespace
 
 void register_data_fetch(CLI::App& data) {
   auto* cmd = data.add_subcommand(
-      "fetch", "Download an official MovieLens zip (or take a local copy), verify its MD5 and unpack it to DIR/NAME");
+      "fetch",
+      "Download an official MovieLens zip (or take a local copy), verify its MD5 and unpack it to DIR/NAME");
   auto args = std::make_shared<FetchArgs>();
   cmd->add_option("name", args->name, "Dataset to fetch: " + builtin_registry().names());
   cmd->add_flag("--list", args->list, "List the datasets that can be fetched, with size and license");
   cmd->add_option("--dir", args->dir, "Folder that receives DIR/NAME")->capture_default_str();
   cmd->add_option("--from", args->from, "Local copy of the zip: the file, or a folder holding NAME.zip");
   cmd->add_flag("--force", args->force, "Replace DIR/NAME if it exists");
-  cmd->add_option("--url", args->url,
-                  "Base URL to download NAME.zip from instead of GroupLens (default: $CINEFACTOR_MOVIELENS_URL, "
-                  "else the registry URL)");
+  cmd->add_option(
+      "--url", args->url,
+      "Base URL to download NAME.zip from instead of GroupLens (default: $CINEFACTOR_MOVIELENS_URL, "
+      "else the registry URL)");
   cmd->add_option("--registry", args->registry,
                   "Dataset registry JSON to use instead of the built-in copy of datasets/movielens.json");
   cmd->add_option("--connect-timeout", args->connect_timeout_s, "Seconds to connect to the server")
@@ -96,7 +103,8 @@ void register_data_fetch(CLI::App& data) {
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->callback([args] {
-    const DatasetRegistry registry = args->registry.empty() ? builtin_registry() : load_registry(args->registry);
+    const DatasetRegistry registry =
+        args->registry.empty() ? builtin_registry() : load_registry(args->registry);
     if (args->list) {
       print_list(registry, args->json);
       return;

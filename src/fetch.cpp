@@ -37,7 +37,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::size_t kIoChunk = std::size_t{1} << 20;           // bytes per read/write in streaming loops
+constexpr std::size_t kIoChunk = std::size_t{1} << 20;  // bytes per read/write in streaming loops
 constexpr std::int64_t kProgressThreshold = std::int64_t{32} << 20;  // smaller files hash without a bar
 constexpr std::size_t kMd5HexDigits = 32;
 constexpr const char* kRegistryFormat = "cinefactor-movielens-registry";
@@ -45,7 +45,9 @@ constexpr int kRegistryVersion = 1;
 constexpr const char* kBaseUrlEnv = "CINEFACTOR_MOVIELENS_URL";
 constexpr int kHttpOk = 200;
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 // A path removed (recursively) at scope exit unless released: temporaries of a fetch.
 class ScopedPath {
@@ -113,8 +115,8 @@ bool is_plain_relative(std::string_view path) {
 bool is_dataset_name(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-          c == '.')) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.')) {
       return false;
     }
   }
@@ -183,7 +185,9 @@ std::string http_error_text(httplib::Error error, const std::string& origin, con
   }
 }
 
-bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+bool process_alive(pid_t pid) {
+  return ::kill(pid, 0) == 0 || errno == EPERM;
+}
 
 // The PID in a temporary name "<prefix><digits>", or 0 when `file_name` is not one.
 pid_t temp_owner(const std::string& file_name, const std::string& prefix) {
@@ -197,7 +201,9 @@ pid_t temp_owner(const std::string& file_name, const std::string& prefix) {
   return static_cast<pid_t>(pid);
 }
 
-std::string pid_suffix() { return std::to_string(::getpid()); }
+std::string pid_suffix() {
+  return std::to_string(::getpid());
+}
 
 class ZipArchive {
  public:
@@ -247,7 +253,8 @@ std::vector<ZipEntry> safe_entries(const ZipArchive& archive, const fs::path& zi
     entry.name = st.name;
     entry.size = (st.valid & ZIP_STAT_SIZE) != 0 ? static_cast<std::int64_t>(st.size) : 0;
     const auto unsafe = [&](const std::string& why) {
-      return FormatError(fmt::format("{}: unsafe entry \"{}\": {}; nothing was unpacked", zip.string(), entry.name, why));
+      return FormatError(
+          fmt::format("{}: unsafe entry \"{}\": {}; nothing was unpacked", zip.string(), entry.name, why));
     };
     std::string_view name = entry.name;
     if (!name.empty() && name.back() == '/') {
@@ -260,7 +267,8 @@ std::vector<ZipEntry> safe_entries(const ZipArchive& archive, const fs::path& zi
     zip_uint8_t opsys = 0;
     zip_uint32_t attributes = 0;
     if (zip_file_get_external_attributes(archive.get(), i, 0, &opsys, &attributes) != 0) {
-      throw FormatError(fmt::format("{}: cannot read attributes of \"{}\": {}", zip.string(), entry.name, archive.error()));
+      throw FormatError(
+          fmt::format("{}: cannot read attributes of \"{}\": {}", zip.string(), entry.name, archive.error()));
     }
     if (opsys == ZIP_OPSYS_UNIX) {
       // Unix zips keep st_mode in the high 16 bits of the external attributes.
@@ -306,10 +314,13 @@ DatasetRegistry parse_registry(std::string_view json_text, const std::string& so
     throw FormatError(source + ": not valid JSON: " + e.what());
   }
   if (!doc.is_object() || doc.value("format", "") != kRegistryFormat) {
-    throw FormatError(fmt::format("{}: not a dataset registry (expected \"format\": \"{}\")", source, kRegistryFormat));
+    throw FormatError(
+        fmt::format("{}: not a dataset registry (expected \"format\": \"{}\")", source, kRegistryFormat));
   }
-  if (!doc.contains("version") || !doc["version"].is_number_integer() || doc["version"].get<int>() != kRegistryVersion) {
-    throw FormatError(fmt::format("{}: unsupported registry version (expected {})", source, kRegistryVersion));
+  if (!doc.contains("version") || !doc["version"].is_number_integer() ||
+      doc["version"].get<int>() != kRegistryVersion) {
+    throw FormatError(
+        fmt::format("{}: unsupported registry version (expected {})", source, kRegistryVersion));
   }
   if (!doc.contains("datasets") || !doc["datasets"].is_array()) {
     throw FormatError(source + ": \"datasets\" must be an array");
@@ -323,7 +334,8 @@ DatasetRegistry parse_registry(std::string_view json_text, const std::string& so
     DatasetSpec spec;
     spec.name = required_string(entry, "name", where);
     const auto named = fmt::format("{} ({})", where, spec.name);
-    if (!is_dataset_name(spec.name)) throw FormatError(named + ": \"name\" must be letters, digits, '-', '_' or '.'");
+    if (!is_dataset_name(spec.name))
+      throw FormatError(named + ": \"name\" must be letters, digits, '-', '_' or '.'");
     if (registry.find(spec.name) != nullptr) throw FormatError(named + ": duplicate name");
     spec.url = required_string(entry, "url", named);
     try {
@@ -374,7 +386,8 @@ std::string_view embedded_registry_text() {
 }
 
 const DatasetRegistry& builtin_registry() {
-  static const DatasetRegistry registry = parse_registry(embedded_registry_text(), "datasets/movielens.json (built in)");
+  static const DatasetRegistry registry =
+      parse_registry(embedded_registry_text(), "datasets/movielens.json (built in)");
   return registry;
 }
 
@@ -382,7 +395,8 @@ std::string md5_file(const fs::path& path, bool show_progress) {
   FilePtr file(std::fopen(path.c_str(), "rb"));
   if (!file) throw IoError("cannot open " + path.string() + ": " + errno_text(errno));
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1) throw Error("OpenSSL cannot compute MD5");
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1)
+    throw Error("OpenSSL cannot compute MD5");
   std::error_code ec;
   const auto size = static_cast<std::int64_t>(fs::file_size(path, ec));
   std::optional<Progress> progress;
@@ -390,7 +404,8 @@ std::string md5_file(const fs::path& path, bool show_progress) {
   std::vector<unsigned char> buffer(kIoChunk);
   while (true) {
     const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), file.get());
-    if (n > 0 && EVP_DigestUpdate(ctx.get(), buffer.data(), n) != 1) throw Error("OpenSSL cannot compute MD5");
+    if (n > 0 && EVP_DigestUpdate(ctx.get(), buffer.data(), n) != 1)
+      throw Error("OpenSSL cannot compute MD5");
     if (progress) progress->advance(static_cast<std::int64_t>(n));
     if (n < buffer.size()) break;
   }
@@ -404,7 +419,9 @@ std::string md5_file(const fs::path& path, bool show_progress) {
 }
 
 std::int64_t download_file(const std::string& url, const fs::path& dest, const DownloadOptions& options) {
-  const auto fail = [&](const std::string& reason) { return IoError("cannot download " + url + ": " + reason); };
+  const auto fail = [&](const std::string& reason) {
+    return IoError("cannot download " + url + ": " + reason);
+  };
   UrlParts parts;
   try {
     parts = split_url(url);
@@ -467,13 +484,13 @@ std::int64_t download_file(const std::string& url, const fs::path& dest, const D
   return written;
 }
 
-std::int64_t unpack_zip(const fs::path& zip, const fs::path& dest, bool show_progress) {
+std::int64_t unpack_zip(const fs::path& zip, const fs::path& dest, const std::string& progress_label) {
   const ZipArchive archive(zip);
   const auto entries = safe_entries(archive, zip);
   std::int64_t total = 0;
   for (const auto& entry : entries) total += entry.size;
   std::optional<Progress> progress;
-  if (show_progress) progress.emplace("unpacking " + zip.filename().string(), total, "B");
+  if (!progress_label.empty()) progress.emplace(progress_label, total, "B");
   std::vector<char> buffer(kIoChunk);
   std::int64_t written = 0;
   for (const auto& entry : entries) {
@@ -486,8 +503,11 @@ std::int64_t unpack_zip(const fs::path& zip, const fs::path& dest, bool show_pro
     }
     fs::create_directories(target.parent_path(), ec);
     if (ec) throw IoError("cannot create " + target.parent_path().string() + ": " + ec.message());
-    std::unique_ptr<zip_file_t, decltype(&zip_fclose)> in(zip_fopen_index(archive.get(), entry.index, 0), &zip_fclose);
-    if (!in) throw FormatError(fmt::format("{}: cannot open entry \"{}\": {}", zip.string(), entry.name, archive.error()));
+    std::unique_ptr<zip_file_t, decltype(&zip_fclose)> in(zip_fopen_index(archive.get(), entry.index, 0),
+                                                          &zip_fclose);
+    if (!in)
+      throw FormatError(
+          fmt::format("{}: cannot open entry \"{}\": {}", zip.string(), entry.name, archive.error()));
     // "x": never follow or overwrite anything already there.
     FilePtr out(std::fopen(target.c_str(), "wbx"));
     if (!out) throw IoError("cannot create " + target.string() + ": " + errno_text(errno));
@@ -499,15 +519,16 @@ std::int64_t unpack_zip(const fs::path& zip, const fs::path& dest, bool show_pro
                                       zip_file_strerror(in.get())));
       }
       if (n == 0) break;
-      if (std::fwrite(buffer.data(), 1, static_cast<std::size_t>(n), out.get()) != static_cast<std::size_t>(n)) {
+      if (std::fwrite(buffer.data(), 1, static_cast<std::size_t>(n), out.get()) !=
+          static_cast<std::size_t>(n)) {
         throw IoError("cannot write " + target.string() + ": " + errno_text(errno));
       }
       entry_bytes += n;
       if (progress) progress->advance(n);
     }
     if (entry_bytes != entry.size) {
-      throw FormatError(fmt::format("{}: entry \"{}\" holds {} bytes, its header says {}", zip.string(), entry.name,
-                                    entry_bytes, entry.size));
+      throw FormatError(fmt::format("{}: entry \"{}\" holds {} bytes, its header says {}", zip.string(),
+                                    entry.name, entry_bytes, entry.size));
     }
     close_synced(std::move(out), target);
     written += entry_bytes;
@@ -529,7 +550,8 @@ bool dataset_complete(const DatasetSpec& spec, const fs::path& dir) {
 int remove_stale_partials(const fs::path& dir, const std::string& name) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return 0;
-  const std::string prefixes[] = {"." + name + ".partial-", "." + name + ".zip.partial-", "." + name + ".old-"};
+  const std::string prefixes[] = {"." + name + ".partial-", "." + name + ".zip.partial-",
+                                  "." + name + ".old-"};
   std::vector<fs::path> stale;
   for (const auto& item : fs::directory_iterator(dir, ec)) {
     const auto file_name = item.path().filename().string();
@@ -562,7 +584,8 @@ std::string missing_files(const DatasetSpec& spec, const fs::path& dir) {
 // are swapped in one renameat2(RENAME_EXCHANGE), so dir/NAME is never absent; where the file system
 // cannot exchange, the old one is renamed away first. `fresh` then holds whatever is to be removed.
 // Returns false when another fetch installed a complete dataset first.
-bool install_dataset(const fs::path& fresh, const fs::path& final_dir, const DatasetSpec& spec, bool replace) {
+bool install_dataset(const fs::path& fresh, const fs::path& final_dir, const DatasetSpec& spec,
+                     bool replace) {
   std::error_code ec;
   if (replace && fs::exists(final_dir, ec)) {
     if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) == 0) return true;
@@ -573,7 +596,8 @@ bool install_dataset(const fs::path& fresh, const fs::path& final_dir, const Dat
     fs::rename(final_dir, old, ec);
     if (ec) throw IoError("cannot move " + final_dir.string() + " away: " + ec.message());
     fs::rename(fresh, final_dir, ec);
-    if (ec) throw IoError("cannot rename " + fresh.string() + " to " + final_dir.string() + ": " + ec.message());
+    if (ec)
+      throw IoError("cannot rename " + fresh.string() + " to " + final_dir.string() + ": " + ec.message());
     fs::rename(old, fresh, ec);  // removed with the partial directory
     if (ec) fs::remove_all(old, ec);
     return true;
@@ -588,11 +612,14 @@ bool install_dataset(const fs::path& fresh, const fs::path& final_dir, const Dat
 
 FetchResult fetch_dataset(const DatasetSpec& spec, const FetchOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  const auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   if (spec.md5.empty()) {
-    throw Error("no checksum is known for " + spec.name +
-                ": refusing to fetch an archive that cannot be verified (add the MD5 GroupLens publishes in " +
-                spec.url + ".md5 to datasets/movielens.json)");
+    throw Error(
+        "no checksum is known for " + spec.name +
+        ": refusing to fetch an archive that cannot be verified (add the MD5 GroupLens publishes in " +
+        spec.url + ".md5 to datasets/movielens.json)");
   }
   FetchResult result;
   const fs::path& dir = options.dir;
@@ -619,7 +646,8 @@ FetchResult fetch_dataset(const DatasetSpec& spec, const FetchOptions& options) 
   if (options.from) {
     zip = *options.from;
     if (fs::is_directory(zip, ec)) zip /= spec.name + ".zip";
-    if (!fs::is_regular_file(zip, ec)) throw IoError(zip.string() + ": no such file (expected " + spec.name + ".zip)");
+    if (!fs::is_regular_file(zip, ec))
+      throw IoError(zip.string() + ": no such file (expected " + spec.name + ".zip)");
     result.source = zip.string();
   } else {
     const auto url = effective_url(spec, options.base_url);
@@ -640,16 +668,17 @@ FetchResult fetch_dataset(const DatasetSpec& spec, const FetchOptions& options) 
 
   result.md5 = md5_file(zip, true);
   if (result.md5 != spec.md5) {
-    throw FormatError(fmt::format("{}: MD5 mismatch for {}.zip: expected {}, actual {}; the file is damaged or not "
-                                  "the official archive",
-                                  result.source, spec.name, spec.md5, result.md5));
+    throw FormatError(
+        fmt::format("{}: MD5 mismatch for {}.zip: expected {}, actual {}; the file is damaged or not "
+                    "the official archive",
+                    result.source, spec.name, spec.md5, result.md5));
   }
   spdlog::info("{}: MD5 {} verified", result.source, result.md5);
 
   const ScopedPath partial(dir / ("." + spec.name + ".partial-" + pid_suffix()));
   fs::create_directory(partial.path(), ec);
   if (ec) throw IoError("cannot create " + partial.path().string() + ": " + ec.message());
-  result.unpacked_bytes = unpack_zip(zip, partial.path(), true);
+  result.unpacked_bytes = unpack_zip(zip, partial.path(), "unpacking " + spec.name);
   const fs::path root = partial.path() / spec.folder;
   if (!fs::is_directory(root, ec)) {
     throw FormatError(result.source + ": the archive has no folder " + spec.folder + "/");

@@ -33,17 +33,22 @@ using test::TempDir;
 using test::write_text;
 
 constexpr const char* kSmall = "ml-latest-small";
-const std::vector<std::string> kSmallFiles = {"ratings.csv", "movies.csv", "links.csv", "tags.csv", "README.txt"};
+const std::vector<std::string> kSmallFiles = {"ratings.csv", "movies.csv", "links.csv", "tags.csv",
+                                              "README.txt"};
 
-fs::path shared_zip() { return test::shared_datasets() / "ml-latest-small.zip"; }
+fs::path shared_zip() {
+  return test::shared_datasets() / "ml-latest-small.zip";
+}
 
-#define REQUIRE_SHARED_ZIP()                                                                          \
-  if (!fs::exists(shared_zip())) {                                                                    \
-    GTEST_SKIP() << "ml-latest-small.zip not found under " << test::shared_datasets()               \
-                 << " (set CINEFACTOR_DATASETS to the folder holding ml-latest-small.zip)";          \
+#define REQUIRE_SHARED_ZIP()                                                                \
+  if (!fs::exists(shared_zip())) {                                                          \
+    GTEST_SKIP() << "ml-latest-small.zip not found under " << test::shared_datasets()       \
+                 << " (set CINEFACTOR_DATASETS to the folder holding ml-latest-small.zip)"; \
   }
 
-const DatasetSpec& small_spec() { return *builtin_registry().find(kSmall); }
+const DatasetSpec& small_spec() {
+  return *builtin_registry().find(kSmall);
+}
 
 // Every entry (name, bytes) of a zip, read with libzip independently of the unpacker.
 std::map<std::string, std::string> zip_contents(const fs::path& zip) {
@@ -136,9 +141,8 @@ class LocalServer {
       res.set_content(zip_, "application/zip");
     });
     server_.Get("/missing" + file, [](const httplib::Request&, httplib::Response& res) { res.status = 404; });
-    server_.Get("/redirect" + file, [file](const httplib::Request&, httplib::Response& res) {
-      res.set_redirect(file);
-    });
+    server_.Get("/redirect" + file,
+                [file](const httplib::Request&, httplib::Response& res) { res.set_redirect(file); });
     server_.Get("/other" + file, [](const httplib::Request&, httplib::Response& res) {
       res.set_content("not the archive", "application/zip");
     });
@@ -281,7 +285,8 @@ TEST(FetchMd5, KnownDigests) {
 
 TEST(FetchUnpack, WritesEveryEntry) {
   TempDir tmp;
-  make_zip(tmp / "a.zip", {{"top/", ""}, {"top/a.txt", "alpha"}, {"top/sub/b.txt", std::string(3'000'000, 'b')}});
+  make_zip(tmp / "a.zip",
+           {{"top/", ""}, {"top/a.txt", "alpha"}, {"top/sub/b.txt", std::string(3'000'000, 'b')}});
   fs::create_directory(tmp / "out");
   EXPECT_EQ(unpack_zip(tmp / "a.zip", tmp / "out"), 5 + 3'000'000);
   EXPECT_EQ(read_text(tmp / "out/top/a.txt"), "alpha");
@@ -331,7 +336,8 @@ TEST(FetchCli, MaliciousArchiveWithAMatchingChecksumIsStillRejected) {
   TempDir tmp;
   make_zip(tmp / "evil.zip", {{"evil/ratings.csv", "1,1,5,0\n"}, {"evil/../../escape.txt", "x"}});
   write_text(tmp / "r.json", R"({"format": "cinefactor-movielens-registry", "version": 1, "datasets": [
-      {"name": "evil", "url": "https://h/evil.zip", "md5": ")" + md5_file(tmp / "evil.zip") +
+      {"name": "evil", "url": "https://h/evil.zip", "md5": ")" +
+                                 md5_file(tmp / "evil.zip") +
                                  R"(", "folder": "evil", "files": ["ratings.csv"]}]})");
   const auto r = run_cli({"data", "fetch", "evil", "--registry", (tmp / "r.json").string(), "--from",
                           (tmp / "evil.zip").string(), "--dir", (tmp / "d").string()});
@@ -366,8 +372,8 @@ TEST(FetchCli, FromFileAndFromDirectory) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, testing::HasSubstr("31a303aabbc519bd33d025e44d6c2570 verified"));
   expect_small_dataset(tmp / "a" / kSmall);
-  r = run_cli({"data", "fetch", kSmall, "--from", test::shared_datasets().string(), "--dir", (tmp / "b").string(),
-               "--json"});
+  r = run_cli({"data", "fetch", kSmall, "--from", test::shared_datasets().string(), "--dir",
+               (tmp / "b").string(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto json = nlohmann::json::parse(r.out);
   EXPECT_EQ(json["md5"], "31a303aabbc519bd33d025e44d6c2570");
@@ -385,8 +391,8 @@ TEST(FetchCli, BadChecksumNamesBothSumsAndLeavesNothing) {
   write_text(tmp / "src" / "ml-latest-small.zip", bytes);
   const auto actual = md5_file(tmp / "src" / "ml-latest-small.zip");
   ASSERT_NE(actual, small_spec().md5);
-  const auto r =
-      run_cli({"-q", "data", "fetch", kSmall, "--from", (tmp / "src").string(), "--dir", (tmp / "d").string()});
+  const auto r = run_cli(
+      {"-q", "data", "fetch", kSmall, "--from", (tmp / "src").string(), "--dir", (tmp / "d").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, testing::HasSubstr("expected " + small_spec().md5));
   EXPECT_THAT(r.err, testing::HasSubstr("actual " + actual));
@@ -397,7 +403,8 @@ TEST(FetchCli, BadChecksumNamesBothSumsAndLeavesNothing) {
 
 TEST(FetchCli, MissingLocalZipIsAClearError) {
   TempDir tmp;
-  const auto r = run_cli({"data", "fetch", kSmall, "--from", tmp.path().string(), "--dir", (tmp / "d").string()});
+  const auto r =
+      run_cli({"data", "fetch", kSmall, "--from", tmp.path().string(), "--dir", (tmp / "d").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, testing::HasSubstr((tmp / "ml-latest-small.zip").string() + ": no such file"));
 }
@@ -407,7 +414,8 @@ TEST(FetchCli, ExistingCompleteDatasetIsLeftAlone) {
   TempDir tmp;
   const auto dataset = tmp / "d" / kSmall;
   for (const auto& file : small_spec().files) write_text(dataset / file, "mine");
-  const auto r = run_cli({"data", "fetch", kSmall, "--from", shared_zip().string(), "--dir", (tmp / "d").string()});
+  const auto r =
+      run_cli({"data", "fetch", kSmall, "--from", shared_zip().string(), "--dir", (tmp / "d").string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, testing::HasSubstr("already present and complete"));
   EXPECT_EQ(read_text(dataset / "ratings.csv"), "mine");
@@ -417,7 +425,8 @@ TEST(FetchCli, ExistingIncompleteDatasetNeedsForce) {
   REQUIRE_SHARED_ZIP();
   TempDir tmp;
   write_text(tmp / "d" / kSmall / "ratings.csv", "mine");
-  const auto r = run_cli({"data", "fetch", kSmall, "--from", shared_zip().string(), "--dir", (tmp / "d").string()});
+  const auto r =
+      run_cli({"data", "fetch", kSmall, "--from", shared_zip().string(), "--dir", (tmp / "d").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, testing::HasSubstr("missing movies.csv, links.csv, tags.csv"));
   EXPECT_THAT(r.err, testing::HasSubstr("--force"));
@@ -474,8 +483,9 @@ TEST(FetchStale, RemovesTemporariesOfDeadProcessesOnly) {
   write_text(tmp / (".ml-100k.partial-" + dead) / "x", "other dataset");
   write_text(tmp / ".ml-latest-small.partial-abc" / "x", "not a pid");
   EXPECT_EQ(remove_stale_partials(tmp.path(), kSmall), 3);
-  EXPECT_EQ(entries_of(tmp.path()), (std::set<std::string>{".ml-latest-small.partial-" + live,
-                                                            ".ml-100k.partial-" + dead, ".ml-latest-small.partial-abc"}));
+  EXPECT_EQ(entries_of(tmp.path()),
+            (std::set<std::string>{".ml-latest-small.partial-" + live, ".ml-100k.partial-" + dead,
+                                   ".ml-latest-small.partial-abc"}));
 }
 
 // Runs `cinefactor args...` as a child with its output discarded; returns its PID.
@@ -510,12 +520,18 @@ TEST(FetchInterrupt, SigkillWhileUnpackingNeverLeavesAPartialDataset) {
     entries.push_back({"big/" + file, std::move(content)});
   }
   make_zip(tmp / "big.zip", entries, /*store=*/true);
-  write_text(tmp / "r.json", R"({"format": "cinefactor-movielens-registry", "version": 1, "datasets": [
-      {"name": "big", "url": "https://h/big.zip", "md5": ")" + md5_file(tmp / "big.zip") +
-                                 R"(", "folder": "big", "files": ["ratings.csv", "movies.csv", "links.csv", "tags.csv"]}]})");
+  write_text(tmp / "r.json",
+             R"({"format": "cinefactor-movielens-registry", "version": 1, "datasets": [
+      {"name": "big", "url": "https://h/big.zip", "md5": ")" +
+                 md5_file(tmp / "big.zip") +
+                 R"(", "folder": "big", "files": ["ratings.csv", "movies.csv", "links.csv", "tags.csv"]}]})");
   const auto dir = tmp / "d";
-  const std::vector<std::string> args = {"-q", "data", "fetch", "big", "--registry", (tmp / "r.json").string(),
-                                         "--from", (tmp / "big.zip").string(), "--dir", dir.string(), "--force"};
+  const std::vector<std::string> args = {"-q",         "data",
+                                         "fetch",      "big",
+                                         "--registry", (tmp / "r.json").string(),
+                                         "--from",     (tmp / "big.zip").string(),
+                                         "--dir",      dir.string(),
+                                         "--force"};
   const auto check_never_partial = [&] {
     if (!fs::exists(dir / "big")) return;
     for (std::size_t i = 0; i < files.size(); ++i) {
@@ -612,6 +628,24 @@ TEST(FetchDownload, NotFoundTruncatedAndWrongContentLeaveNothing) {
   expect_error("/other", "MD5 mismatch");
 }
 
+TEST(FetchDownload, HttpsClientVerifiesTheServer) {
+  // No TLS server can be reached from the tests; these exercise the HTTPS client up to the handshake.
+  const LocalServer server("unused");
+  TempDir tmp;
+  const auto https = "https://127.0.0.1:" + server.base().substr(server.base().rfind(':') + 1) + "/x.zip";
+  try {
+    download_file(https, tmp / "z");
+    ADD_FAILURE();
+  } catch (const IoError& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr("cannot download " + https + ": TLS handshake failed"));
+  }
+  DownloadOptions no_ca;
+  no_ca.ca_bundle = (tmp / "no-such-bundle.crt").string();
+  EXPECT_THROW(download_file(https, tmp / "z", no_ca), IoError);
+  EXPECT_TRUE(fs::is_empty(tmp.path()));
+  EXPECT_THROW(download_file("ftp://127.0.0.1/x.zip", tmp / "z"), IoError);
+}
+
 TEST(FetchCli, DownloadThroughUrlOptionAndEnvironment) {
   REQUIRE_SHARED_ZIP();
   const LocalServer server(read_text(shared_zip()));
@@ -631,7 +665,8 @@ TEST(FetchCli, UnreachableServerIsAOneLineError) {
   const auto base = "http://127.0.0.1:" + std::to_string(closed_port());
   const auto r = run_cli({"data", "fetch", "ml-1m", "--url", base, "--dir", (tmp / "d").string()});
   EXPECT_EQ(r.exit_code, 1);
-  const std::string line = "cinefactor: error: cannot download " + base + "/ml-1m.zip: cannot connect to " + base;
+  const std::string line =
+      "cinefactor: error: cannot download " + base + "/ml-1m.zip: cannot connect to " + base;
   EXPECT_THAT(r.err, testing::HasSubstr(line));
   EXPECT_THAT(r.err, testing::EndsWith("; use --from PATH with a local copy of the zip\n"));
   EXPECT_TRUE(fs::is_empty(tmp / "d"));

@@ -49,8 +49,8 @@ std::string md5_file(const std::filesystem::path& path, bool show_progress = fal
 
 // Download tunables.
 struct DownloadOptions {
-  int connect_timeout_s = 30;  // seconds to establish the connection
-  int read_timeout_s = 60;     // seconds without any data before giving up
+  int connect_timeout_s = 30;                                    // seconds to establish the connection
+  int read_timeout_s = 60;                                       // seconds without any data before giving up
   std::string ca_bundle = "/etc/ssl/certs/ca-certificates.crt";  // CA certificates for HTTPS
   std::int64_t expected_bytes = 0;  // size hint for the progress bar when the server sends none
 };
@@ -63,9 +63,10 @@ std::int64_t download_file(const std::string& url, const std::filesystem::path& 
 
 // Unpacks `zip` into the existing empty directory `dest`. Rejects (throws FormatError, naming the
 // zip and the entry) absolute paths, ".." components, backslashes, symbolic links and other
-// non-regular entries before writing anything. Every file is fsynced. Returns the bytes written.
+// non-regular entries before writing anything. Every file is fsynced. A non-empty
+// `progress_label` draws a progress bar. Returns the bytes written.
 std::int64_t unpack_zip(const std::filesystem::path& zip, const std::filesystem::path& dest,
-                        bool show_progress = false);
+                        const std::string& progress_label = "");
 
 // True when `dir` holds every file of `spec`.
 bool dataset_complete(const DatasetSpec& spec, const std::filesystem::path& dir);
@@ -76,9 +77,9 @@ bool dataset_complete(const DatasetSpec& spec, const std::filesystem::path& dir)
 int remove_stale_partials(const std::filesystem::path& dir, const std::string& name);
 
 struct FetchOptions {
-  std::filesystem::path dir = "datasets";    // the dataset goes to dir/NAME
+  std::filesystem::path dir = "datasets";     // the dataset goes to dir/NAME
   std::optional<std::filesystem::path> from;  // local zip file, or a directory holding NAME.zip
-  bool force = false;                          // replace an existing dir/NAME
+  bool force = false;                         // replace an existing dir/NAME
   // Replaces everything before the zip's file name in the registry URL (mirrors, tests).
   // Empty: the environment variable CINEFACTOR_MOVIELENS_URL, else the registry URL.
   std::string base_url;
@@ -93,7 +94,7 @@ struct FetchResult {
   std::string md5;                    // verified MD5 of the zip (empty when already present)
   std::int64_t zip_bytes = 0;
   std::int64_t unpacked_bytes = 0;
-  int stale_removed = 0;              // stale temporaries of dead fetches removed first
+  int stale_removed = 0;  // stale temporaries of dead fetches removed first
   double seconds = 0.0;
 };
 
