@@ -167,7 +167,7 @@ EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer, c
     }
     if (values.size() != result.folds.size()) continue;
     result.mean[name] = mean_of(values);
-    result.std[name] = sample_std(values);
+    result.stddev[name] = sample_std(values);
   }
   return result;
 }
@@ -212,7 +212,7 @@ nlohmann::json to_json(const EvaluationResult& result) {
                      {"metrics", f.metrics}});
   }
   return {{"metrics", result.mean},
-          {"metrics_std", result.std},
+          {"metrics_std", result.stddev},
           {"folds", result.folds.size()},
           {"fit_seconds", mean_of(fit)},
           {"fit_seconds_std", sample_std(fit)},

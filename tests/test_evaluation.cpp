@@ -289,8 +289,8 @@ TEST(Evaluate, KFoldSpreadMatchesPerFoldRmseComputedByHand) {
   double var = 0.0;
   for (const auto r : rmse) var += (r - mean) * (r - mean);
   EXPECT_NEAR(result.mean.at("rmse"), mean, 1e-9);
-  EXPECT_NEAR(result.std.at("rmse"), std::sqrt(var / 3.0), 1e-9);
-  EXPECT_GT(result.std.at("rmse"), 0.0);
+  EXPECT_NEAR(result.stddev.at("rmse"), std::sqrt(var / 3.0), 1e-9);
+  EXPECT_GT(result.stddev.at("rmse"), 0.0);
 }
 
 TEST(Evaluate, IsDeterministicAndIndependentOfThreads) {
@@ -302,7 +302,7 @@ TEST(Evaluate, IsDeterministicAndIndependentOfThreads) {
   options.ranking.block_users = 5;
   const auto b = evaluate(m, oracle_trainer(m), options);
   EXPECT_EQ(a.mean, b.mean);
-  EXPECT_EQ(a.std, b.std);
+  EXPECT_EQ(a.stddev, b.stddev);
   for (std::size_t f = 0; f < a.folds.size(); ++f) EXPECT_EQ(a.folds[f].metrics, b.folds[f].metrics);
 }
 
@@ -327,6 +327,30 @@ TEST(Evaluate, JsonHasTheDocumentedKeys) {
   EXPECT_EQ(j.at("options").at("ks"), (std::vector<int>{10, 5}));
   EXPECT_EQ(j.at("model").at("algorithm"), "mean");
   EXPECT_TRUE(j.at("predicts_ratings").get<bool>());
+}
+
+TEST(Evaluate, PeakMemorySeesWhatTheTrainerAllocates) {
+  const auto m = random_matrix(30, 40, 20, 15);
+  constexpr std::size_t kTrainerBytes = std::size_t{96} << 20;
+  const auto hungry = [](const RatingMatrix& train) {
+    std::vector<char> scratch(kTrainerBytes, 1);  // touched, so resident
+    volatile char sink = scratch[scratch.size() / 2];
+    (void)sink;
+    return global_mean_model(train);
+  };
+  const auto result = evaluate(m, hungry, quiet_options(Protocol::holdout));
+  const auto& fold = result.folds.at(0);
+  EXPECT_GE(fold.peak_memory_bytes, static_cast<std::int64_t>(kTrainerBytes));
+  if (fold.peak_reset) {
+    // The scratch plus at most a little allocator slack; nothing else of size runs during the fit.
+    EXPECT_GE(fold.fit_memory_bytes, static_cast<std::int64_t>(kTrainerBytes * 9 / 10));
+    EXPECT_LE(fold.fit_memory_bytes, static_cast<std::int64_t>(kTrainerBytes * 3 / 2));
+  }
+  const auto j = to_json(result);
+  EXPECT_EQ(j.at("options").at("split"), "per-user");
+  EXPECT_EQ(j.at("options").at("test_fraction"), 0.2);
+  EXPECT_EQ(j.at("folds"), 1);
+  EXPECT_EQ(j.at("metrics_std").at("rmse"), 0.0);
 }
 
 TEST(Evaluate, RejectsBadOptionsAndMisshapenModels) {

@@ -104,7 +104,7 @@ struct EvaluationResult {
   EvaluationOptions options;
   std::vector<FoldResult> folds;
   MetricValues mean;  // per metric, mean over folds (only metrics every fold has)
-  MetricValues std;   // sample standard deviation over folds (n - 1 denominator; 0 for one fold)
+  MetricValues stddev;  // sample standard deviation over folds (n - 1 denominator; 0 for one fold)
   bool predicts_ratings = false;
   std::string algorithm;  // of the first fold's model
   int rank = 0;
