@@ -5,7 +5,6 @@
 //   users there are, so the full 162,541-user fold takes users / (users/s) seconds).
 // Prints users/s, the GEMM rate and the projected seconds for a full ML-25M fold.
 #include <benchmark/benchmark.h>
-
 #include <omp.h>
 
 #include <random>
@@ -40,7 +39,8 @@ std::pair<RatingMatrix, RatingMatrix> random_split(std::int32_t n_users, std::in
   std::vector<std::int32_t> row;
   for (std::int32_t u = 0; u < n_users; ++u) {
     row.clear();
-    while (static_cast<int>(row.size()) < per_user) row.push_back(static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(n_movies)));
+    while (static_cast<int>(row.size()) < per_user)
+      row.push_back(static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(n_movies)));
     std::sort(row.begin(), row.end());
     row.erase(std::unique(row.begin(), row.end()), row.end());
     for (const auto j : row) {
@@ -95,8 +95,8 @@ void run(benchmark::State& state, std::int32_t n_users, std::int32_t n_movies, i
   state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(users) * 2.0 * n_movies * rank / 1e9,
                                                  benchmark::Counter::kIsRate);
   // Seconds for a fold of full_users users at this rate: the inverse of (users / full_users) per second.
-  state.counters["full_fold_s"] = benchmark::Counter(static_cast<double>(users) / full_users,
-                                                     benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["full_fold_s"] = benchmark::Counter(
+      static_cast<double>(users) / full_users, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 void BM_RankMlLatestSmall(benchmark::State& state) {
@@ -109,7 +109,13 @@ constexpr std::int32_t k25mSampleUsers = 2048;
 void BM_RankMl25mSample(benchmark::State& state) {
   run(state, k25mSampleUsers, k25mMovies, k25mRank, k25mRatingsPerUser, k25mUsers);
 }
-BENCHMARK(BM_RankMl25mSample)->Arg(16)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK(BM_RankMl25mSample)
+    ->Arg(16)
+    ->Arg(64)
+    ->Arg(256)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(2);
 
 }  // namespace
 

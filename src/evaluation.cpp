@@ -23,7 +23,8 @@ std::int64_t proc_status_bytes(std::string_view field) {
   std::ifstream in("/proc/self/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 && line[field.size()] == ':') {
+    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 &&
+        line[field.size()] == ':') {
       return std::stoll(line.substr(field.size() + 1)) * kKibibyte;
     }
   }
@@ -49,8 +50,9 @@ std::int64_t peak_rss_bytes() {
 
 void check_model(const Model& model, const RatingMatrix& train) {
   if (model.n_users() != train.n_users() || model.n_movies() != train.n_movies()) {
-    throw InvalidArgument(fmt::format("the trainer returned a model of {} users x {} movies for {} x {} ratings",
-                                      model.n_users(), model.n_movies(), train.n_users(), train.n_movies()));
+    throw InvalidArgument(
+        fmt::format("the trainer returned a model of {} users x {} movies for {} x {} ratings",
+                    model.n_users(), model.n_movies(), train.n_users(), train.n_movies()));
   }
 }
 
@@ -92,7 +94,8 @@ double sample_std(const std::vector<double>& v) {
 void check_options(const EvaluationOptions& options) {
   if (options.protocol == Protocol::holdout &&
       !(options.split.test_fraction > 0.0 && options.split.test_fraction < 1.0)) {
-    throw InvalidArgument(fmt::format("test fraction must be in (0, 1), got {}", options.split.test_fraction));
+    throw InvalidArgument(
+        fmt::format("test fraction must be in (0, 1), got {}", options.split.test_fraction));
   }
   if (options.ranking.block_users < 1) throw InvalidArgument("block_users must be >= 1");
   if (options.ranking.ks.empty()) throw InvalidArgument("at least one ranking cut-off k is needed");
@@ -115,14 +118,16 @@ std::optional<Protocol> parse_protocol(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer, const EvaluationOptions& options) {
+EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer,
+                          const EvaluationOptions& options) {
   check_options(options);
   if (!trainer) throw InvalidArgument("evaluate needs a trainer");
   EvaluationResult result;
   result.options = options;
   std::vector<std::uint8_t> assignment;
   const int n_folds = options.protocol == Protocol::kfold ? options.folds : 1;
-  if (options.protocol == Protocol::kfold) assignment = kfold_assignment(ratings, options.folds, options.split.seed);
+  if (options.protocol == Protocol::kfold)
+    assignment = kfold_assignment(ratings, options.folds, options.split.seed);
 
   for (int fold = 0; fold < n_folds; ++fold) {
     FoldResult fr;
@@ -133,7 +138,8 @@ EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer, c
                                                              : holdout_split(ratings, options.split);
       fr.train_ratings = split.train.nnz();
       fr.test_ratings = split.test.nnz();
-      if (fr.test_ratings == 0) throw InvalidArgument(fmt::format("fold {} has no held-out ratings", fold + 1));
+      if (fr.test_ratings == 0)
+        throw InvalidArgument(fmt::format("fold {} has no held-out ratings", fold + 1));
 
       fr.peak_reset = reset_peak_rss();
       const auto rss_before = proc_status_bytes("VmRSS");
@@ -141,7 +147,8 @@ EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer, c
       model = trainer(split.train);
       fr.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       fr.peak_memory_bytes = peak_rss_bytes();
-      fr.fit_memory_bytes = fr.peak_reset && rss_before >= 0 ? std::max<std::int64_t>(0, fr.peak_memory_bytes - rss_before) : 0;
+      fr.fit_memory_bytes =
+          fr.peak_reset && rss_before >= 0 ? std::max<std::int64_t>(0, fr.peak_memory_bytes - rss_before) : 0;
       check_model(model, split.train);
 
       const auto t1 = std::chrono::steady_clock::now();
@@ -154,8 +161,9 @@ EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer, c
       result.rank = model.rank();
       result.hyperparameters = model.hyperparameters;
     }
-    spdlog::info("fold {}/{}: {} train / {} test ratings, fit {:.2f} s, metrics {:.2f} s, {} users ranked", fold + 1,
-                 n_folds, fr.train_ratings, fr.test_ratings, fr.fit_seconds, fr.eval_seconds, fr.users_evaluated);
+    spdlog::info("fold {}/{}: {} train / {} test ratings, fit {:.2f} s, metrics {:.2f} s, {} users ranked",
+                 fold + 1, n_folds, fr.train_ratings, fr.test_ratings, fr.fit_seconds, fr.eval_seconds,
+                 fr.users_evaluated);
     result.folds.push_back(std::move(fr));
   }
 
@@ -211,19 +219,21 @@ nlohmann::json to_json(const EvaluationResult& result) {
                      {"peak_reset", f.peak_reset},
                      {"metrics", f.metrics}});
   }
-  return {{"metrics", result.mean},
-          {"metrics_std", result.stddev},
-          {"folds", result.folds.size()},
-          {"fit_seconds", mean_of(fit)},
-          {"fit_seconds_std", sample_std(fit)},
-          {"eval_seconds", mean_of(eval)},
-          {"peak_memory_bytes", peak},
-          {"fit_memory_bytes", fit_memory},
-          {"users_evaluated", static_cast<std::int64_t>(std::llround(mean_of(users)))},
-          {"predicts_ratings", result.predicts_ratings},
-          {"model", {{"algorithm", result.algorithm}, {"rank", result.rank}, {"hyperparameters", result.hyperparameters}}},
-          {"options", options},
-          {"fold_results", folds}};
+  return {
+      {"metrics", result.mean},
+      {"metrics_std", result.stddev},
+      {"folds", result.folds.size()},
+      {"fit_seconds", mean_of(fit)},
+      {"fit_seconds_std", sample_std(fit)},
+      {"eval_seconds", mean_of(eval)},
+      {"peak_memory_bytes", peak},
+      {"fit_memory_bytes", fit_memory},
+      {"users_evaluated", static_cast<std::int64_t>(std::llround(mean_of(users)))},
+      {"predicts_ratings", result.predicts_ratings},
+      {"model",
+       {{"algorithm", result.algorithm}, {"rank", result.rank}, {"hyperparameters", result.hyperparameters}}},
+      {"options", options},
+      {"fold_results", folds}};
 }
 
 }  // namespace cinefactor

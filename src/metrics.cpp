@@ -119,8 +119,9 @@ void check_shape(const Model& model, const RatingMatrix& m, const char* what) {
       !std::equal(m.user_ids().begin(), m.user_ids().end(), model.user_ids.begin())) {
     fail("user or movie ids differ");
   }
-  if (model.rank() > 0 && (model.user_factors.rows != m.n_users() || model.user_factors.cols != model.rank() ||
-                           model.movie_factors.rows != m.n_movies())) {
+  if (model.rank() > 0 &&
+      (model.user_factors.rows != m.n_users() || model.user_factors.cols != model.rank() ||
+       model.movie_factors.rows != m.n_movies())) {
     fail("factor matrices have the wrong shape");
   }
   if ((!model.user_bias.empty() && model.user_bias.size() != static_cast<std::size_t>(m.n_users())) ||
@@ -134,13 +135,15 @@ std::vector<int> normalized_ks(const std::vector<int>& ks) {
   std::vector<int> out(ks);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
-  if (out.front() < 1) throw InvalidArgument("ranking cut-off k must be >= 1, got " + std::to_string(out.front()));
+  if (out.front() < 1)
+    throw InvalidArgument("ranking cut-off k must be >= 1, got " + std::to_string(out.front()));
   return out;
 }
 
 }  // namespace
 
-std::vector<std::int32_t> top_k(std::span<const float> scores, std::span<const std::int32_t> excluded_sorted, int k) {
+std::vector<std::int32_t> top_k(std::span<const float> scores, std::span<const std::int32_t> excluded_sorted,
+                                int k) {
   if (k < 0) throw InvalidArgument("top_k: k must be >= 0");
   if (!std::is_sorted(excluded_sorted.begin(), excluded_sorted.end())) {
     throw InvalidArgument("top_k: excluded movie indices must be ascending");
@@ -180,7 +183,8 @@ RatingErrors rating_errors(const Model& model, const RatingMatrix& test) {
     double ab = 0.0;
     for (std::int64_t p = csr.row_begin(u); p < csr.row_end(u); ++p) {
       const auto q = static_cast<std::size_t>(p);
-      const double err = static_cast<double>(model.predict(u, csr.indices[q])) - static_cast<double>(csr.values[q]);
+      const double err =
+          static_cast<double>(model.predict(u, csr.indices[q])) - static_cast<double>(csr.values[q]);
       sq += err * err;
       ab += std::abs(err);
     }
@@ -203,7 +207,8 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
   check_shape(model, train, "training");
   check_shape(model, test, "test");
   if (options.block_users < 1) throw InvalidArgument("block_users must be >= 1");
-  if (!std::isfinite(options.relevance_threshold)) throw InvalidArgument("the relevance threshold must be finite");
+  if (!std::isfinite(options.relevance_threshold))
+    throw InvalidArgument("the relevance threshold must be finite");
   const auto ks = normalized_ks(options.ks);
   const int max_k = ks.back();
   const auto n_ks = ks.size();
@@ -234,13 +239,15 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
   const auto stride = n_ks * kUserMetricCount;
   std::vector<double> per_user(static_cast<std::size_t>(n_eval) * stride, 0.0);
   // For every movie, the best (lowest) 0-based position it reached in any evaluated user's list.
-  std::vector<std::int32_t> best_position(static_cast<std::size_t>(n_movies), std::numeric_limits<std::int32_t>::max());
+  std::vector<std::int32_t> best_position(static_cast<std::size_t>(n_movies),
+                                          std::numeric_limits<std::int32_t>::max());
 
   using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using ColMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
   // movie_factors is n_movies x rank row-major, i.e. the rank x n_movies column-major transpose.
   const Eigen::Map<const ColMajor> movies_t(model.movie_factors.data.data(), rank, n_movies);
-  const Eigen::Map<const RowMajor> user_factors(model.user_factors.data.data(), model.user_factors.rows, rank);
+  const Eigen::Map<const RowMajor> user_factors(model.user_factors.data.data(), model.user_factors.rows,
+                                                rank);
 
   std::unique_ptr<Progress> progress;
   if (options.show_progress) progress = std::make_unique<Progress>("ranking", n_eval, "users");
@@ -252,7 +259,8 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
     RowMajor scores(block, n_movies);
     std::vector<Scored> heap;
     std::vector<std::int32_t> ranked;
-    std::vector<std::int32_t> local_best(static_cast<std::size_t>(n_movies), std::numeric_limits<std::int32_t>::max());
+    std::vector<std::int32_t> local_best(static_cast<std::size_t>(n_movies),
+                                         std::numeric_limits<std::int32_t>::max());
 
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t b = 0; b < n_blocks; ++b) {
@@ -277,9 +285,10 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
         const std::span<const std::int32_t> excluded(train_csr.indices.data() + train_csr.row_begin(u),
                                                      static_cast<std::size_t>(train_csr.row_nnz(u)));
         select_top_k(scores.row(i).data(), n_movies, excluded, max_k, heap, ranked);
-        const std::span<const std::int32_t> rel(relevant.data() + relevant_begin[static_cast<std::size_t>(e)],
-                                                static_cast<std::size_t>(relevant_begin[static_cast<std::size_t>(e) + 1] -
-                                                                         relevant_begin[static_cast<std::size_t>(e)]));
+        const std::span<const std::int32_t> rel(
+            relevant.data() + relevant_begin[static_cast<std::size_t>(e)],
+            static_cast<std::size_t>(relevant_begin[static_cast<std::size_t>(e) + 1] -
+                                     relevant_begin[static_cast<std::size_t>(e)]));
         metrics_at_cutoffs(ranked, rel, ks, discount, per_user.data() + static_cast<std::size_t>(e) * stride);
         for (std::size_t pos = 0; pos < ranked.size(); ++pos) {
           auto& best = local_best[static_cast<std::size_t>(ranked[pos])];
@@ -289,7 +298,8 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
       if (progress) progress->advance(count);
     }
 #pragma omp critical(cinefactor_ranking_merge)
-    for (std::size_t j = 0; j < best_position.size(); ++j) best_position[j] = std::min(best_position[j], local_best[j]);
+    for (std::size_t j = 0; j < best_position.size(); ++j)
+      best_position[j] = std::min(best_position[j], local_best[j]);
   }
   if (progress) progress->finish();
 

@@ -45,7 +45,8 @@ SplitMix64 user_stream(std::uint64_t seed, std::int64_t user_id) {
 }
 
 void check_fraction(double f) {
-  if (!(f > 0.0 && f < 1.0)) throw InvalidArgument("test fraction must be in (0, 1), got " + std::to_string(f));
+  if (!(f > 0.0 && f < 1.0))
+    throw InvalidArgument("test fraction must be in (0, 1), got " + std::to_string(f));
 }
 
 void require_timestamps(const RatingMatrix& ratings, SplitKind kind) {
@@ -99,7 +100,8 @@ std::vector<std::uint8_t> per_user_mask(const RatingMatrix& ratings, const Split
         std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
           return ts[static_cast<std::size_t>(a)] < ts[static_cast<std::size_t>(b)];
         });
-        for (auto i = n - n_test; i < n; ++i) mask[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] = 1;
+        for (auto i = n - n_test; i < n; ++i)
+          mask[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] = 1;
       } else {
         // Partial Fisher-Yates: the first n_test positions become a uniform random subset.
         for (std::int64_t i = 0; i < n_test; ++i) {
@@ -171,7 +173,8 @@ TrainTestSplit split_by_mask(const RatingMatrix& ratings, std::span<const std::u
   }
   for (std::int32_t u = 0; u < n_users; ++u) {
     std::int64_t test = 0;
-    for (std::int64_t p = csr.row_begin(u); p < csr.row_end(u); ++p) test += in_test[static_cast<std::size_t>(p)] ? 1 : 0;
+    for (std::int64_t p = csr.row_begin(u); p < csr.row_end(u); ++p)
+      test += in_test[static_cast<std::size_t>(p)] ? 1 : 0;
     const auto i = static_cast<std::size_t>(u);
     parts[0].indptr[i + 1] = parts[0].indptr[i] + csr.row_nnz(u) - test;
     parts[1].indptr[i + 1] = parts[1].indptr[i] + test;
@@ -220,11 +223,12 @@ TrainTestSplit holdout_split(const RatingMatrix& ratings, const SplitOptions& op
 std::vector<std::uint8_t> kfold_assignment(const RatingMatrix& ratings, int folds, std::uint64_t seed) {
   const auto nnz = ratings.nnz();
   if (folds < 2 || folds > kMaxFolds) {
-    throw InvalidArgument("k-fold needs 2 to " + std::to_string(kMaxFolds) + " folds, got " + std::to_string(folds));
+    throw InvalidArgument("k-fold needs 2 to " + std::to_string(kMaxFolds) + " folds, got " +
+                          std::to_string(folds));
   }
   if (nnz < folds) {
-    throw InvalidArgument("k-fold with " + std::to_string(folds) + " folds needs at least as many ratings, got " +
-                          std::to_string(nnz));
+    throw InvalidArgument("k-fold with " + std::to_string(folds) +
+                          " folds needs at least as many ratings, got " + std::to_string(nnz));
   }
   // Sequential sampling without replacement: each rating takes fold f with probability
   // (places left in f) / (ratings left), which makes every balanced assignment equally likely.

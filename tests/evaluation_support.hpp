@@ -22,14 +22,19 @@ struct Cell {
 };
 
 // Original ids are index * 10 + 1 / index * 10 + 7, so tests can tell ids from indices.
-inline std::int64_t user_id_of(std::int32_t u) { return std::int64_t{u} * 10 + 1; }
-inline std::int64_t movie_id_of(std::int32_t j) { return std::int64_t{j} * 10 + 7; }
+inline std::int64_t user_id_of(std::int32_t u) {
+  return std::int64_t{u} * 10 + 1;
+}
+inline std::int64_t movie_id_of(std::int32_t j) {
+  return std::int64_t{j} * 10 + 7;
+}
 
 // A matrix of exactly n_users x n_movies (empty rows and columns allowed). Timestamps are kept
 // when any cell has one.
 inline RatingMatrix make_matrix(std::int32_t n_users, std::int32_t n_movies, std::vector<Cell> cells) {
-  std::sort(cells.begin(), cells.end(),
-            [](const Cell& a, const Cell& b) { return std::pair(a.user, a.movie) < std::pair(b.user, b.movie); });
+  std::sort(cells.begin(), cells.end(), [](const Cell& a, const Cell& b) {
+    return std::pair(a.user, a.movie) < std::pair(b.user, b.movie);
+  });
   SparseMatrix csr;
   csr.rows = n_users;
   csr.cols = n_movies;
@@ -68,8 +73,8 @@ inline Model score_model(const RatingMatrix& shape, const DenseMatrix& scores) {
 
 // A random matrix: every user rates between 1 and max_per_user distinct movies, ratings on the
 // half-star scale, timestamps in [1, timestamp_range] (ties happen on purpose).
-inline RatingMatrix random_matrix(std::int32_t n_users, std::int32_t n_movies, int max_per_user, std::uint64_t seed,
-                                  std::uint32_t timestamp_range = 50) {
+inline RatingMatrix random_matrix(std::int32_t n_users, std::int32_t n_movies, int max_per_user,
+                                  std::uint64_t seed, std::uint32_t timestamp_range = 50) {
   std::mt19937_64 rng(seed);
   std::vector<Cell> cells;
   std::vector<std::int32_t> movies(static_cast<std::size_t>(n_movies));

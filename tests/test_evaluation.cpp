@@ -1,5 +1,3 @@
-#include "cinefactor/evaluation.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +6,7 @@
 #include <tuple>
 
 #include "cinefactor/error.hpp"
+#include "cinefactor/evaluation.hpp"
 #include "evaluation_support.hpp"
 
 namespace cinefactor {
@@ -49,7 +48,9 @@ void expect_partition(const RatingMatrix& all, const TrainTestSplit& s) {
   EXPECT_EQ(merged, cells_of(all));
 }
 
-SplitOptions split(SplitKind kind, double fraction = 0.2, std::uint64_t seed = 42) { return {kind, fraction, seed}; }
+SplitOptions split(SplitKind kind, double fraction = 0.2, std::uint64_t seed = 42) {
+  return {kind, fraction, seed};
+}
 
 TEST(Holdout, RandomIsAPartitionWithTheExactFraction) {
   const auto m = random_matrix(150, 200, 60, 1);
@@ -120,7 +121,8 @@ TEST(Holdout, GlobalTemporalCutsAtOneTime) {
 
 TEST(Holdout, DeterministicForASeedAndDifferentAcrossSeeds) {
   const auto m = random_matrix(100, 120, 40, 5);
-  for (const auto kind : {SplitKind::random, SplitKind::per_user, SplitKind::temporal, SplitKind::temporal_global}) {
+  for (const auto kind :
+       {SplitKind::random, SplitKind::per_user, SplitKind::temporal, SplitKind::temporal_global}) {
     SCOPED_TRACE(std::string(split_kind_name(kind)));
     const auto a = holdout_split(m, split(kind, 0.2, 7));
     const auto b = holdout_split(m, split(kind, 0.2, 7));
@@ -283,7 +285,8 @@ TEST(Evaluate, KFoldSpreadMatchesPerFoldRmseComputedByHand) {
     for (const auto r : held_out) sq += (mean - r) * (mean - r);
     rmse.push_back(std::sqrt(sq / static_cast<double>(held_out.size())));
     EXPECT_NEAR(result.folds[static_cast<std::size_t>(f)].metrics.at("rmse"), rmse.back(), 1e-9);
-    EXPECT_EQ(result.folds[static_cast<std::size_t>(f)].test_ratings, static_cast<std::int64_t>(held_out.size()));
+    EXPECT_EQ(result.folds[static_cast<std::size_t>(f)].test_ratings,
+              static_cast<std::int64_t>(held_out.size()));
   }
   const double mean = (rmse[0] + rmse[1] + rmse[2] + rmse[3]) / 4.0;
   double var = 0.0;

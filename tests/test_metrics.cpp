@@ -1,5 +1,3 @@
-#include "cinefactor/metrics.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cinefactor/error.hpp"
+#include "cinefactor/metrics.hpp"
 #include "evaluation_support.hpp"
 
 namespace cinefactor {
@@ -120,7 +119,8 @@ TEST(TopK, AgreesWithAFullSortOnRandomScores) {
 //   user 2: held-out rating 3.0 only -> not evaluated
 struct HandCase {
   RatingMatrix train = make_matrix(3, 4, {{0, 0, 5.0f}, {1, 1, 3.0f}, {2, 1, 4.0f}});
-  RatingMatrix test = make_matrix(3, 4, {{0, 3, 5.0f}, {0, 2, 2.0f}, {1, 2, 4.5f}, {1, 0, 4.0f}, {2, 0, 3.0f}});
+  RatingMatrix test =
+      make_matrix(3, 4, {{0, 3, 5.0f}, {0, 2, 2.0f}, {1, 2, 4.5f}, {1, 0, 4.0f}, {2, 0, 3.0f}});
   Model model;
   HandCase() {
     DenseMatrix s(3, 4);
@@ -173,7 +173,8 @@ TEST(RankingMetrics, TrainingMoviesAreNeverRecommendedEvenWhenScoredHighest) {
   for (std::int32_t u = 0; u < ratings.n_users(); ++u) {
     for (auto p = csr.row_begin(u); p < csr.row_end(u); ++p) {
       const auto q = static_cast<std::size_t>(p);
-      ((p - csr.row_begin(u)) % 2 == 0 ? train_cells : test_cells).push_back({u, csr.indices[q], csr.values[q]});
+      ((p - csr.row_begin(u)) % 2 == 0 ? train_cells : test_cells)
+          .push_back({u, csr.indices[q], csr.values[q]});
     }
   }
   const auto train = make_matrix(40, 60, train_cells);
@@ -199,7 +200,8 @@ TEST(RankingMetrics, TrainingMoviesAreNeverRecommendedEvenWhenScoredHighest) {
   // And directly: no user's top-10 holds one of their training movies.
   for (std::int32_t u = 0; u < 40; ++u) {
     const auto& tr = train.by_user();
-    const std::span<const std::int32_t> seen(tr.indices.data() + tr.row_begin(u), static_cast<std::size_t>(tr.row_nnz(u)));
+    const std::span<const std::int32_t> seen(tr.indices.data() + tr.row_begin(u),
+                                             static_cast<std::size_t>(tr.row_nnz(u)));
     for (const auto j : top_k(high.row(u), seen, 10)) {
       EXPECT_FALSE(std::binary_search(seen.begin(), seen.end(), j)) << "user " << u << " movie " << j;
     }
@@ -238,14 +240,16 @@ TEST(RankingMetrics, MatchesTheNumpyGolden) {
     const int n_movies = c.at("n_movies");
     auto cells = [&](const nlohmann::json& list) {
       std::vector<Cell> out;
-      for (const auto& t : list) out.push_back({t[0].get<std::int32_t>(), t[1].get<std::int32_t>(), t[2].get<float>()});
+      for (const auto& t : list)
+        out.push_back({t[0].get<std::int32_t>(), t[1].get<std::int32_t>(), t[2].get<float>()});
       return out;
     };
     const auto train = make_matrix(n_users, n_movies, cells(c.at("train")));
     const auto test = make_matrix(n_users, n_movies, cells(c.at("test")));
     DenseMatrix scores(n_users, n_movies);
     for (int u = 0; u < n_users; ++u) {
-      for (int j = 0; j < n_movies; ++j) scores(u, j) = c.at("scores")[static_cast<std::size_t>(u)][static_cast<std::size_t>(j)].get<float>();
+      for (int j = 0; j < n_movies; ++j)
+        scores(u, j) = c.at("scores")[static_cast<std::size_t>(u)][static_cast<std::size_t>(j)].get<float>();
     }
     const auto model = score_model(train, scores);
     const auto& expected = c.at("expected");

@@ -11,13 +11,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cinefactor/metrics.hpp"
 #include "cinefactor/model.hpp"
@@ -31,7 +30,8 @@ enum class SplitKind {
   temporal,         // each user holds out ~test_fraction of their own ratings: the latest ones
   temporal_global,  // the latest test_fraction of all ratings (one global time cut)
 };
-std::string_view split_kind_name(SplitKind kind) noexcept;  // "random", "per-user", "temporal", "temporal-global"
+std::string_view split_kind_name(
+    SplitKind kind) noexcept;  // "random", "per-user", "temporal", "temporal-global"
 std::optional<SplitKind> parse_split_kind(std::string_view name) noexcept;
 
 // Per-user kinds (per_user, temporal) hold out floor(f * n + U) of a user's n ratings, U uniform in
@@ -103,7 +103,7 @@ struct FoldResult {
 struct EvaluationResult {
   EvaluationOptions options;
   std::vector<FoldResult> folds;
-  MetricValues mean;  // per metric, mean over folds (only metrics every fold has)
+  MetricValues mean;    // per metric, mean over folds (only metrics every fold has)
   MetricValues stddev;  // sample standard deviation over folds (n - 1 denominator; 0 for one fold)
   bool predicts_ratings = false;
   std::string algorithm;  // of the first fold's model
@@ -113,7 +113,8 @@ struct EvaluationResult {
 
 // Runs the protocol: splits, trains with `trainer` per fold, measures. Throws InvalidArgument for bad
 // options and when the trainer returns a model of the wrong shape.
-EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer, const EvaluationOptions& options);
+EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer,
+                          const EvaluationOptions& options);
 
 // One JSON object: "metrics" and "metrics_std" (same keys), "folds" (count), "fit_seconds" (mean),
 // "fit_seconds_std", "eval_seconds" (mean), "peak_memory_bytes" and "fit_memory_bytes" (max over

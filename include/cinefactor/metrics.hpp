@@ -26,14 +26,14 @@
 namespace cinefactor {
 
 struct RankingOptions {
-  std::vector<int> ks{10};            // cut-offs; each >= 1 (duplicates are ignored)
-  float relevance_threshold = 4.0f;   // held-out rating at or above which a movie is relevant
+  std::vector<int> ks{10};           // cut-offs; each >= 1 (duplicates are ignored)
+  float relevance_threshold = 4.0f;  // held-out rating at or above which a movie is relevant
   // Users scored together by one dense product (block x rank times rank x movies). Each thread
   // holds one block of scores: memory = threads x block_users x n_movies x 4 bytes (ML-25M,
   // 2 threads: 2 x 64 x 59,047 x 4 = 30 MB).
   int block_users = 64;
-  int threads = 0;                    // 0 = all cores (OpenMP default)
-  bool show_progress = true;          // a Progress bar over the users being ranked
+  int threads = 0;            // 0 = all cores (OpenMP default)
+  bool show_progress = true;  // a Progress bar over the users being ranked
 };
 
 struct RatingErrors {
