@@ -1,0 +1,285 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "cinefactor/error.hpp"
+#include "cinefactor/metrics.hpp"
+#include "evaluation_support.hpp"
+
+namespace cinefactor {
+namespace {
+
+using test::Cell;
+using test::make_matrix;
+using test::score_model;
+
+// Hand-computed values are exact up to double rounding.
+constexpr double kExact = 1e-12;
+// Golden values come from numpy in double precision over float32 scores; sums differ in order only.
+constexpr double kGolden = 1e-9;
+
+RankingOptions quiet(std::vector<int> ks, float threshold = 4.0f) {
+  RankingOptions o;
+  o.ks = std::move(ks);
+  o.relevance_threshold = threshold;
+  o.show_progress = false;
+  return o;
+}
+
+TEST(UserRankingMetrics, RelNonRelAtThree) {
+  // ranked: 7 (relevant), 3 (not), 5 (relevant); relevant = {5, 7}
+  const std::vector<std::int32_t> ranked{7, 3, 5};
+  const std::vector<std::int32_t> relevant{5, 7};
+  const auto m = user_ranking_metrics(ranked, relevant, 3);
+  EXPECT_NEAR(m.precision, 2.0 / 3.0, kExact);
+  EXPECT_NEAR(m.recall, 1.0, kExact);
+  EXPECT_NEAR(m.ndcg, (1.0 + 1.0 / std::log2(4.0)) / (1.0 + 1.0 / std::log2(3.0)), kExact);
+  EXPECT_NEAR(m.average_precision, (1.0 + 2.0 / 3.0) / 2.0, kExact);
+  EXPECT_EQ(m.hit, 1.0);
+
+  const auto at1 = user_ranking_metrics(ranked, relevant, 1);
+  EXPECT_NEAR(at1.precision, 1.0, kExact);
+  EXPECT_NEAR(at1.recall, 0.5, kExact);
+  EXPECT_NEAR(at1.ndcg, 1.0, kExact);
+  EXPECT_NEAR(at1.average_precision, 1.0, kExact);
+}
+
+TEST(UserRankingMetrics, MoreRelevantThanRankedAndShortLists) {
+  // relevant {5, 7, 9}: 9 is never ranked. Ideal DCG over min(3, 3) = 3 positions.
+  const std::vector<std::int32_t> ranked{7, 3, 5};
+  const std::vector<std::int32_t> relevant{5, 7, 9};
+  const auto m = user_ranking_metrics(ranked, relevant, 3);
+  EXPECT_NEAR(m.recall, 2.0 / 3.0, kExact);
+  EXPECT_NEAR(m.ndcg, (1.0 + 0.5) / (1.0 + 1.0 / std::log2(3.0) + 0.5), kExact);
+  EXPECT_NEAR(m.average_precision, (1.0 + 2.0 / 3.0) / 3.0, kExact);
+
+  // A list shorter than k: precision still divides by k; ideal DCG over min(5, 1) = 1 position.
+  const std::vector<std::int32_t> short_list{4, 8};
+  const std::vector<std::int32_t> one{8};
+  const auto s = user_ranking_metrics(short_list, one, 5);
+  EXPECT_NEAR(s.precision, 1.0 / 5.0, kExact);
+  EXPECT_NEAR(s.recall, 1.0, kExact);
+  EXPECT_NEAR(s.ndcg, 1.0 / std::log2(3.0), kExact);
+  EXPECT_NEAR(s.average_precision, 0.5, kExact);
+
+  const std::vector<std::int32_t> miss{1, 2, 3};
+  const auto z = user_ranking_metrics(miss, one, 3);
+  EXPECT_EQ(z.precision, 0.0);
+  EXPECT_EQ(z.ndcg, 0.0);
+  EXPECT_EQ(z.average_precision, 0.0);
+  EXPECT_EQ(z.hit, 0.0);
+
+  EXPECT_THROW(user_ranking_metrics(ranked, std::vector<std::int32_t>{}, 3), InvalidArgument);
+  EXPECT_THROW(user_ranking_metrics(ranked, relevant, 0), InvalidArgument);
+}
+
+TEST(TopK, TiesGoToTheLowerIndexAndExcludedNeverAppear) {
+  const std::vector<float> scores{0.5f, 0.9f, 0.9f, 0.1f, 0.9f};
+  EXPECT_EQ(top_k(scores, std::vector<std::int32_t>{}, 3), (std::vector<std::int32_t>{1, 2, 4}));
+  EXPECT_EQ(top_k(scores, std::vector<std::int32_t>{2}, 3), (std::vector<std::int32_t>{1, 4, 0}));
+  EXPECT_EQ(top_k(scores, std::vector<std::int32_t>{1, 2, 4}, 10), (std::vector<std::int32_t>{0, 3}));
+  EXPECT_TRUE(top_k(scores, std::vector<std::int32_t>{0, 1, 2, 3, 4}, 2).empty());
+  EXPECT_TRUE(top_k(scores, std::vector<std::int32_t>{}, 0).empty());
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> with_nan{nan, 1.0f, nan, 0.0f, -std::numeric_limits<float>::infinity()};
+  EXPECT_EQ(top_k(with_nan, std::vector<std::int32_t>{}, 5), (std::vector<std::int32_t>{1, 3, 0, 2, 4}));
+  EXPECT_EQ(top_k(with_nan, std::vector<std::int32_t>{}, 2), (std::vector<std::int32_t>{1, 3}));
+  EXPECT_THROW(top_k(scores, std::vector<std::int32_t>{3, 1}, 2), InvalidArgument);
+}
+
+TEST(TopK, AgreesWithAFullSortOnRandomScores) {
+  std::mt19937_64 rng(3);
+  for (int trial = 0; trial < 50; ++trial) {
+    const int n = 1 + static_cast<int>(rng() % 200);
+    std::vector<float> scores(static_cast<std::size_t>(n));
+    for (auto& s : scores) s = static_cast<float>(rng() % 7);  // many ties
+    std::vector<std::int32_t> excluded;
+    for (int j = 0; j < n; ++j) {
+      if (rng() % 4 == 0) excluded.push_back(j);
+    }
+    const int k = 1 + static_cast<int>(rng() % 30);
+    std::vector<std::int32_t> all;
+    for (int j = 0; j < n; ++j) {
+      if (!std::binary_search(excluded.begin(), excluded.end(), j)) all.push_back(j);
+    }
+    std::stable_sort(all.begin(), all.end(), [&](std::int32_t a, std::int32_t b) {
+      return scores[static_cast<std::size_t>(a)] > scores[static_cast<std::size_t>(b)];
+    });
+    all.resize(std::min(all.size(), static_cast<std::size_t>(k)));
+    EXPECT_EQ(top_k(scores, excluded, k), all) << "trial " << trial;
+  }
+}
+
+// 3 users x 4 movies with dyadic scores (exact in float). Hand-ranked lists:
+//   user 0 (train: 0) candidates 1 (0.75), 2 (0.125), 3 (0.5) -> [1, 3, 2]; relevant {3}
+//   user 1 (train: 1) candidates 0 (0.25), 2 (0.5625), 3 (0.375) -> [2, 3, 0]; relevant {0, 2}
+//   user 2: held-out rating 3.0 only -> not evaluated
+struct HandCase {
+  RatingMatrix train = make_matrix(3, 4, {{0, 0, 5.0f}, {1, 1, 3.0f}, {2, 1, 4.0f}});
+  RatingMatrix test =
+      make_matrix(3, 4, {{0, 3, 5.0f}, {0, 2, 2.0f}, {1, 2, 4.5f}, {1, 0, 4.0f}, {2, 0, 3.0f}});
+  Model model;
+  HandCase() {
+    DenseMatrix s(3, 4);
+    const float rows[3][4] = {{0.875f, 0.75f, 0.125f, 0.5f}, {0.25f, 0.625f, 0.5625f, 0.375f}, {0, 0, 0, 0}};
+    for (int u = 0; u < 3; ++u) {
+      for (int j = 0; j < 4; ++j) s(u, j) = rows[u][j];
+    }
+    model = score_model(train, s);
+  }
+};
+
+TEST(RankingMetrics, HandCaseAtOneAndTwo) {
+  HandCase c;
+  const auto r = ranking_metrics(c.model, c.train, c.test, quiet({2, 1}));
+  EXPECT_EQ(r.users_evaluated, 2);
+  ASSERT_EQ(r.at_k.size(), 2u);
+  const auto& at1 = r.at_k[0];
+  EXPECT_EQ(at1.k, 1);
+  EXPECT_NEAR(at1.precision, (0.0 + 1.0) / 2, kExact);
+  EXPECT_NEAR(at1.recall, (0.0 + 0.5) / 2, kExact);
+  EXPECT_NEAR(at1.ndcg, (0.0 + 1.0) / 2, kExact);
+  EXPECT_NEAR(at1.map, (0.0 + 1.0) / 2, kExact);
+  EXPECT_NEAR(at1.hitrate, 0.5, kExact);
+  EXPECT_NEAR(at1.coverage, 2.0 / 4.0, kExact);  // movies 1 and 2
+  const auto& at2 = r.at_k[1];
+  EXPECT_EQ(at2.k, 2);
+  EXPECT_NEAR(at2.precision, (0.5 + 0.5) / 2, kExact);
+  EXPECT_NEAR(at2.recall, (1.0 + 0.5) / 2, kExact);
+  EXPECT_NEAR(at2.ndcg, (1.0 / std::log2(3.0) + 1.0 / (1.0 + 1.0 / std::log2(3.0))) / 2, kExact);
+  EXPECT_NEAR(at2.map, (0.5 + 0.5) / 2, kExact);
+  EXPECT_NEAR(at2.hitrate, 1.0, kExact);
+  EXPECT_NEAR(at2.coverage, 3.0 / 4.0, kExact);  // movies 1, 3, 2
+}
+
+TEST(RankingMetrics, MovieBiasRanksButUserConstantsDoNot) {
+  HandCase c;
+  c.model.movie_bias = {0.0f, 0.0f, 0.0f, 10.0f};  // movie 3 first for everybody
+  c.model.user_bias = {-100.0f, 100.0f, 0.0f};
+  c.model.global_offset = 3.0f;
+  const auto r = ranking_metrics(c.model, c.train, c.test, quiet({1}));
+  EXPECT_NEAR(r.at_k[0].precision, 0.5, kExact);  // user 0 hits (3 relevant), user 1 misses
+  EXPECT_NEAR(r.at_k[0].coverage, 0.25, kExact);
+}
+
+TEST(RankingMetrics, TrainingMoviesAreNeverRecommendedEvenWhenScoredHighest) {
+  const auto ratings = test::random_matrix(40, 60, 25, 11);
+  // Split by hand: even positions train, odd test.
+  std::vector<Cell> train_cells, test_cells;
+  const auto& csr = ratings.by_user();
+  for (std::int32_t u = 0; u < ratings.n_users(); ++u) {
+    for (auto p = csr.row_begin(u); p < csr.row_end(u); ++p) {
+      const auto q = static_cast<std::size_t>(p);
+      ((p - csr.row_begin(u)) % 2 == 0 ? train_cells : test_cells)
+          .push_back({u, csr.indices[q], csr.values[q]});
+    }
+  }
+  const auto train = make_matrix(40, 60, train_cells);
+  const auto test = make_matrix(40, 60, test_cells);
+  std::mt19937_64 rng(5);
+  DenseMatrix high(40, 60);
+  DenseMatrix low(40, 60);
+  for (std::int32_t u = 0; u < 40; ++u) {
+    for (std::int32_t j = 0; j < 60; ++j) high(u, j) = low(u, j) = static_cast<float>(rng() % 1000) / 1000.0f;
+  }
+  for (const auto& cell : train_cells) {
+    high(cell.user, cell.movie) = 100.0f;
+    low(cell.user, cell.movie) = -100.0f;
+  }
+  const auto a = ranking_metrics(score_model(train, high), train, test, quiet({1, 5, 10}));
+  const auto b = ranking_metrics(score_model(train, low), train, test, quiet({1, 5, 10}));
+  ASSERT_EQ(a.at_k.size(), b.at_k.size());
+  for (std::size_t i = 0; i < a.at_k.size(); ++i) {
+    EXPECT_EQ(a.at_k[i].precision, b.at_k[i].precision);
+    EXPECT_EQ(a.at_k[i].ndcg, b.at_k[i].ndcg);
+    EXPECT_EQ(a.at_k[i].coverage, b.at_k[i].coverage);
+  }
+  // And directly: no user's top-10 holds one of their training movies.
+  for (std::int32_t u = 0; u < 40; ++u) {
+    const auto& tr = train.by_user();
+    const std::span<const std::int32_t> seen(tr.indices.data() + tr.row_begin(u),
+                                             static_cast<std::size_t>(tr.row_nnz(u)));
+    for (const auto j : top_k(high.row(u), seen, 10)) {
+      EXPECT_FALSE(std::binary_search(seen.begin(), seen.end(), j)) << "user " << u << " movie " << j;
+    }
+  }
+}
+
+TEST(RatingErrors, HandCase) {
+  HandCase c;
+  // errors: 0.125-2, 0.5-5, 0.25-4, 0.5625-4.5, 0-3
+  const auto e = rating_errors(c.model, c.test);
+  EXPECT_EQ(e.count, 5);
+  const double sq = 1.875 * 1.875 + 4.5 * 4.5 + 3.75 * 3.75 + 3.9375 * 3.9375 + 3.0 * 3.0;
+  EXPECT_NEAR(e.rmse, std::sqrt(sq / 5.0), kExact);
+  EXPECT_NEAR(e.mae, (1.875 + 4.5 + 3.75 + 3.9375 + 3.0) / 5.0, kExact);
+}
+
+TEST(RankingMetrics, RejectsAModelOfAnotherShape) {
+  HandCase c;
+  const auto other = make_matrix(3, 5, {{0, 0, 5.0f}});
+  EXPECT_THROW(ranking_metrics(c.model, other, other, quiet({1})), InvalidArgument);
+  EXPECT_THROW(rating_errors(c.model, other), InvalidArgument);
+  EXPECT_THROW(ranking_metrics(c.model, c.train, c.test, quiet({0})), InvalidArgument);
+  EXPECT_THROW(ranking_metrics(c.model, c.train, c.test, quiet({})), InvalidArgument);
+}
+
+// Independent reference: scripts/golden/make_metrics_golden.py (numpy; NDCG cross-checked with
+// sklearn.metrics.ndcg_score inside the script).
+TEST(RankingMetrics, MatchesTheNumpyGolden) {
+  std::ifstream in(std::string(CINEFACTOR_SOURCE_DIR) + "/tests/golden/ranking_metrics.json");
+  ASSERT_TRUE(in) << "tests/golden/ranking_metrics.json is missing";
+  const auto golden = nlohmann::json::parse(in);
+  ASSERT_GE(golden.at("cases").size(), 3u);
+  for (const auto& c : golden.at("cases")) {
+    SCOPED_TRACE(c.at("name").get<std::string>());
+    const int n_users = c.at("n_users");
+    const int n_movies = c.at("n_movies");
+    auto cells = [&](const nlohmann::json& list) {
+      std::vector<Cell> out;
+      for (const auto& t : list)
+        out.push_back({t[0].get<std::int32_t>(), t[1].get<std::int32_t>(), t[2].get<float>()});
+      return out;
+    };
+    const auto train = make_matrix(n_users, n_movies, cells(c.at("train")));
+    const auto test = make_matrix(n_users, n_movies, cells(c.at("test")));
+    DenseMatrix scores(n_users, n_movies);
+    for (int u = 0; u < n_users; ++u) {
+      for (int j = 0; j < n_movies; ++j)
+        scores(u, j) = c.at("scores")[static_cast<std::size_t>(u)][static_cast<std::size_t>(j)].get<float>();
+    }
+    const auto model = score_model(train, scores);
+    const auto& expected = c.at("expected");
+
+    const auto errors = rating_errors(model, test);
+    EXPECT_NEAR(errors.rmse, expected.at("rmse").get<double>(), kGolden);
+    EXPECT_NEAR(errors.mae, expected.at("mae").get<double>(), kGolden);
+
+    // The result must not depend on the block size or the thread count.
+    for (const auto& [block, threads] : {std::pair{64, 0}, std::pair{1, 1}, std::pair{7, 2}}) {
+      auto options = quiet(c.at("ks").get<std::vector<int>>(), c.at("threshold").get<float>());
+      options.block_users = block;
+      options.threads = threads;
+      const auto r = ranking_metrics(model, train, test, options);
+      EXPECT_EQ(r.users_evaluated, expected.at("users_evaluated").get<std::int64_t>());
+      ASSERT_EQ(r.at_k.size(), expected.at("at_k").size());
+      for (std::size_t i = 0; i < r.at_k.size(); ++i) {
+        const auto& e = expected.at("at_k")[i];
+        SCOPED_TRACE("k = " + std::to_string(r.at_k[i].k) + ", block " + std::to_string(block));
+        EXPECT_EQ(r.at_k[i].k, e.at("k").get<int>());
+        EXPECT_NEAR(r.at_k[i].precision, e.at("precision").get<double>(), kGolden);
+        EXPECT_NEAR(r.at_k[i].recall, e.at("recall").get<double>(), kGolden);
+        EXPECT_NEAR(r.at_k[i].ndcg, e.at("ndcg").get<double>(), kGolden);
+        EXPECT_NEAR(r.at_k[i].map, e.at("map").get<double>(), kGolden);
+        EXPECT_NEAR(r.at_k[i].hitrate, e.at("hitrate").get<double>(), kGolden);
+        EXPECT_NEAR(r.at_k[i].coverage, e.at("coverage").get<double>(), kGolden);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cinefactor
