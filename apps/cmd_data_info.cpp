@@ -37,10 +37,12 @@ std::vector<HistogramBin> rating_histogram(const Dataset& ds) {
   const auto bins = static_cast<std::size_t>(std::lround((ds.scale.max - ds.scale.min) / step)) + 1;
   std::vector<HistogramBin> histogram(bins);
   for (std::size_t b = 0; b < bins; ++b) histogram[b].rating = ds.scale.min + static_cast<float>(b) * step;
+  std::vector<std::int64_t> counts(bins, 0);
   for (float v : ds.ratings.by_user().values) {
-    const auto b = std::lround((v - ds.scale.min) / step);
-    if (b >= 0 && static_cast<std::size_t>(b) < bins) ++histogram[static_cast<std::size_t>(b)].count;
+    const float position = (v - ds.scale.min) / step + 0.5f;
+    if (position >= 0.0f && position < static_cast<float>(bins)) ++counts[static_cast<std::size_t>(position)];
   }
+  for (std::size_t b = 0; b < bins; ++b) histogram[b].count = counts[b];
   return histogram;
 }
 

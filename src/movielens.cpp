@@ -87,26 +87,37 @@ class BadLines {
   std::string first_;
 };
 
-// The movie ids of the catalog, for checking every rating against it.
-class KnownMovies {
+// Movie id -> position in the catalog (sorted by id), for checking every rating against the catalog.
+class MovieIndex {
  public:
-  explicit KnownMovies(const std::vector<Movie>& movies) {
+  explicit MovieIndex(const std::vector<Movie>& movies) {
     ids_.reserve(movies.size());
     for (const auto& m : movies) ids_.push_back(m.id);
-    std::sort(ids_.begin(), ids_.end());
     if (!ids_.empty() && ids_.front() >= 0 && ids_.back() < kDenseMovieIdLimit) {
-      present_.assign(static_cast<std::size_t>(ids_.back()) + 1, 0);
-      for (auto id : ids_) present_[static_cast<std::size_t>(id)] = 1;
+      slot_.assign(static_cast<std::size_t>(ids_.back()) + 1, -1);
+      for (std::size_t i = 0; i < ids_.size(); ++i) slot_[static_cast<std::size_t>(ids_[i])] = static_cast<std::int32_t>(i);
     }
   }
-  bool contains(std::int64_t id) const noexcept {
-    if (!present_.empty()) return id >= 0 && id < static_cast<std::int64_t>(present_.size()) && present_[static_cast<std::size_t>(id)];
-    return std::binary_search(ids_.begin(), ids_.end(), id);
+  // The catalog position of `id`, or -1.
+  std::int32_t find(std::int64_t id) const noexcept {
+    if (!slot_.empty()) return id >= 0 && id < static_cast<std::int64_t>(slot_.size()) ? slot_[static_cast<std::size_t>(id)] : -1;
+    auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
+    return it != ids_.end() && *it == id ? static_cast<std::int32_t>(it - ids_.begin()) : -1;
   }
+  std::int64_t id(std::int32_t position) const noexcept { return ids_[static_cast<std::size_t>(position)]; }
+  std::size_t size() const noexcept { return ids_.size(); }
 
  private:
   std::vector<std::int64_t> ids_;
-  std::vector<std::uint8_t> present_;
+  std::vector<std::int32_t> slot_;
+};
+
+// One parsed rating; the user is carried by the chunk's runs.
+struct ParsedRating {
+  std::int64_t user;
+  std::int32_t movie;  // catalog position
+  float rating;
+  std::uint32_t timestamp;
 };
 
 bool on_grid(float rating, const RatingFormat& format) noexcept {
@@ -114,42 +125,66 @@ bool on_grid(float rating, const RatingFormat& format) noexcept {
   return rating >= format.scale.min && rating <= format.scale.max && steps == std::nearbyint(steps);
 }
 
-// Parses one number and the separator after it; returns the position after the separator or nullptr.
-template <typename T>
-inline const char* number_then(const char* p, const char* end, T& value, std::string_view separator) noexcept {
-  auto [ptr, ec] = std::from_chars(p, end, value);
-  if (ec != std::errc{} || ptr == p) return nullptr;
-  if (static_cast<std::size_t>(end - ptr) < separator.size() || std::memcmp(ptr, separator.data(), separator.size()) != 0) {
-    return nullptr;
+// Digits beyond this many go to the general parser (which also diagnoses overflow).
+constexpr int kFastDigitsMax = 18;
+
+inline bool at_separator(const char* p, const char* end, std::string_view separator) noexcept {
+  if (static_cast<std::size_t>(end - p) < separator.size()) return false;
+  for (std::size_t i = 0; i < separator.size(); ++i) {
+    if (p[i] != separator[i]) return false;
   }
-  return ptr + separator.size();
+  return true;
+}
+
+// Parses an unsigned decimal integer and the separator after it; returns the position after the
+// separator, or nullptr (then the slow path says what is wrong).
+inline const char* integer_then(const char* p, const char* end, std::int64_t& value, std::string_view separator) noexcept {
+  const char* start = p;
+  std::uint64_t x = 0;
+  while (p < end && static_cast<unsigned>(*p - '0') < 10u && p - start < kFastDigitsMax) {
+    x = x * 10 + static_cast<unsigned>(*p - '0');
+    ++p;
+  }
+  if (p == start || !at_separator(p, end, separator)) return nullptr;
+  value = static_cast<std::int64_t>(x);
+  return p + separator.size();
 }
 
 // The common case, fast: "user SEP movie SEP rating SEP timestamp" with every value valid.
-inline bool parse_rating_line(const char* p, const char* end, const RatingFormat& format, const KnownMovies& known,
-                              RatingEntry& out) noexcept {
+inline bool parse_rating_line(const char* p, const char* end, const RatingFormat& format, const MovieIndex& known,
+                              ParsedRating& out) noexcept {
   std::int64_t user = 0;
   std::int64_t movie = 0;
   std::int64_t timestamp = 0;
   float rating = 0.0f;
-  if (!(p = number_then(p, end, user, format.separator))) return false;
-  if (!(p = number_then(p, end, movie, format.separator))) return false;
+  if (!(p = integer_then(p, end, user, format.separator))) return false;
+  if (!(p = integer_then(p, end, movie, format.separator))) return false;
   // Ratings are nearly always "d" or "d.d": read those exactly without the general float parser.
-  if (p + 1 < end && p[0] >= '0' && p[0] <= '9' && std::memcmp(p + 1, format.separator.data(), format.separator.size()) == 0) {
+  if (p + 1 < end && p[0] >= '0' && p[0] <= '9' && at_separator(p + 1, end, format.separator)) {
     rating = static_cast<float>(p[0] - '0');
     p += 1 + format.separator.size();
   } else if (p + 3 < end && p[0] >= '0' && p[0] <= '9' && p[1] == '.' && p[2] >= '0' && p[2] <= '9' &&
-             std::memcmp(p + 3, format.separator.data(), format.separator.size()) == 0) {
+             at_separator(p + 3, end, format.separator)) {
     rating = static_cast<float>(p[0] - '0') + static_cast<float>(p[2] - '0') / 10.0f;
     p += 3 + format.separator.size();
-  } else if (!(p = number_then(p, end, rating, format.separator))) {
-    return false;
+  } else {
+    auto [ptr, ec] = std::from_chars(p, end, rating);
+    if (ec != std::errc{} || ptr == p || !at_separator(ptr, end, format.separator)) return false;
+    p = ptr + format.separator.size();
   }
-  auto [ptr, ec] = std::from_chars(p, end, timestamp);
-  if (ec != std::errc{} || ptr != end || ptr == p) return false;
+  const char* digits = p;
+  std::uint64_t ts = 0;
+  while (p < end && static_cast<unsigned>(*p - '0') < 10u && p - digits < kFastDigitsMax) {
+    ts = ts * 10 + static_cast<unsigned>(*p - '0');
+    ++p;
+  }
+  if (p == digits || p != end) return false;
+  timestamp = static_cast<std::int64_t>(ts);
   if (user < 0 || movie < 0 || timestamp < 0 || timestamp > std::numeric_limits<std::uint32_t>::max()) return false;
-  if (!on_grid(rating, format) || !known.contains(movie)) return false;
-  out = {user, movie, rating, static_cast<std::uint32_t>(timestamp)};
+  if (!on_grid(rating, format)) return false;
+  const auto position = known.find(movie);
+  if (position < 0) return false;
+  out = {user, position, rating, static_cast<std::uint32_t>(timestamp)};
   return true;
 }
 
@@ -158,7 +193,7 @@ std::string describe_scale(const RatingFormat& format) {
 }
 
 // Why parse_rating_line() refused `line`: what was expected, for the error message.
-std::string describe_rating_error(std::string_view line, const RatingFormat& format, const KnownMovies& known,
+std::string describe_rating_error(std::string_view line, const RatingFormat& format, const MovieIndex& known,
                                   const std::string& movies_file) {
   if (line.empty()) return fmt::format("expected 4 fields ({}), found an empty line", format.field_names);
   const auto fields = split(line, format.separator);
@@ -183,9 +218,15 @@ std::string describe_rating_error(std::string_view line, const RatingFormat& for
     return fmt::format("expected an integer timestamp (seconds since 1970, 0 to {}), found {}",
                        std::numeric_limits<std::uint32_t>::max(), quote_field(fields[3]));
   }
-  if (!known.contains(movie)) return fmt::format("expected a movie id listed in {}, found movie id {}", movies_file, movie);
+  if (known.find(movie) < 0) return fmt::format("expected a movie id listed in {}, found movie id {}", movies_file, movie);
   return fmt::format("expected {}", format.field_names);
 }
+
+// A run of consecutive ratings by one user, in file order.
+struct UserRun {
+  std::int64_t user;
+  std::int64_t first;  // position of its first rating
+};
 
 struct Chunk {
   const char* begin = nullptr;
@@ -197,6 +238,10 @@ struct Chunk {
   std::int64_t bad = 0;
   std::int64_t first_bad_line = 0;
   std::string first_bad_message;
+  std::vector<UserRun> runs;  // positions relative to first_slot
+  bool sorted = true;         // strictly increasing (user, movie) inside the chunk
+  std::int32_t first_movie = -1;
+  std::int32_t last_movie = -1;
 };
 
 // Cuts `body` into chunks that end right after a '\n' (the last one at the end of body).
@@ -213,7 +258,7 @@ std::vector<Chunk> cut_chunks(std::string_view body) {
     Chunk c;
     c.begin = p;
     c.end = cut;
-    chunks.push_back(c);
+    chunks.push_back(std::move(c));
     p = cut;
   }
   return chunks;
@@ -225,13 +270,67 @@ std::int64_t count_newlines(const char* begin, const char* end) noexcept {
   return n;
 }
 
+// The ratings of a file as parallel arrays in file order (bad lines removed), with the users as runs.
 struct RatingsRead {
-  std::vector<RatingEntry> entries;
+  std::vector<UserRun> runs;           // consecutive runs of one user merged
+  std::vector<std::int32_t> movie;     // catalog position of each rating's movie
+  std::vector<float> rating;
+  std::vector<std::uint32_t> timestamp;
+  bool sorted = true;                  // strictly increasing (user, movie) over the whole file
   std::int64_t lines = 0;
   std::int64_t skipped = 0;
 };
 
-RatingsRead read_ratings(const std::filesystem::path& path, const RatingFormat& format, const KnownMovies& known,
+void parse_chunk(Chunk& chunk, std::int64_t index, const RatingFormat& format, const MovieIndex& known,
+                 const std::string& movies_file, bool skip_bad_lines, RatingsRead& read,
+                 std::atomic<std::int64_t>& first_failed_chunk) {
+  std::int32_t* movies = read.movie.data() + chunk.first_slot;
+  float* ratings = read.rating.data() + chunk.first_slot;
+  std::uint32_t* timestamps = read.timestamp.data() + chunk.first_slot;
+  std::int64_t n = 0;
+  std::int64_t last_user = std::numeric_limits<std::int64_t>::min();
+  std::int32_t last_movie = -1;
+  const char* p = chunk.begin;
+  ParsedRating r{};
+  for (std::int64_t k = 0; k < chunk.lines; ++k) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(chunk.end - p)));
+    const char* line_end = nl ? nl : chunk.end;
+    const char* content_end = (line_end > p && line_end[-1] == '\r') ? line_end - 1 : line_end;
+    if (parse_rating_line(p, content_end, format, known, r)) {
+      if (r.user != last_user) {
+        if (r.user < last_user) chunk.sorted = false;
+        chunk.runs.push_back({r.user, n});
+        last_user = r.user;
+      } else if (r.movie <= last_movie) {
+        chunk.sorted = false;
+      }
+      if (n == 0) chunk.first_movie = r.movie;
+      last_movie = r.movie;
+      movies[n] = r.movie;
+      ratings[n] = r.rating;
+      timestamps[n] = r.timestamp;
+      ++n;
+    } else {
+      if (chunk.bad == 0) {
+        chunk.first_bad_line = chunk.first_line + k;
+        chunk.first_bad_message =
+            describe_rating_error(std::string_view(p, static_cast<std::size_t>(content_end - p)), format, known, movies_file);
+      }
+      ++chunk.bad;
+      if (!skip_bad_lines) {
+        std::int64_t seen = first_failed_chunk.load();
+        while (index < seen && !first_failed_chunk.compare_exchange_weak(seen, index)) {
+        }
+        break;
+      }
+    }
+    p = line_end + 1;
+  }
+  chunk.valid = n;
+  chunk.last_movie = last_movie;
+}
+
+RatingsRead read_ratings(const std::filesystem::path& path, const RatingFormat& format, const MovieIndex& known,
                          const std::string& movies_file, const LoadOptions& options) {
   const std::string file = path.string();
   MappedFile mapped(path);
@@ -270,43 +369,20 @@ RatingsRead read_ratings(const std::filesystem::path& path, const RatingFormat& 
 
   RatingsRead read;
   read.lines = total_lines;
-  read.entries.resize(static_cast<std::size_t>(total_lines));
+  read.movie.resize(static_cast<std::size_t>(total_lines));
+  read.rating.resize(static_cast<std::size_t>(total_lines));
+  read.timestamp.resize(static_cast<std::size_t>(total_lines));
   std::optional<Progress> progress;
   if (mapped.size() >= kProgressMinBytes) progress.emplace("reading " + path.filename().string(), total_lines, "lines");
 
   // Without skip_bad_lines the first bad line (in file order) stops everything after it.
   std::atomic<std::int64_t> first_failed_chunk{n_chunks};
-  RatingEntry* slots = read.entries.data();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (std::int64_t c = 0; c < n_chunks; ++c) {
     if (c > first_failed_chunk.load(std::memory_order_relaxed)) continue;
-    auto& chunk = chunks[static_cast<std::size_t>(c)];
-    RatingEntry* out = slots + chunk.first_slot;
-    const char* p = chunk.begin;
-    for (std::int64_t k = 0; k < chunk.lines; ++k) {
-      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(chunk.end - p)));
-      const char* line_end = nl ? nl : chunk.end;
-      const char* content_end = (line_end > p && line_end[-1] == '\r') ? line_end - 1 : line_end;
-      if (parse_rating_line(p, content_end, format, known, *out)) {
-        ++out;
-      } else {
-        if (chunk.bad == 0) {
-          chunk.first_bad_line = chunk.first_line + k;
-          chunk.first_bad_message =
-              describe_rating_error(std::string_view(p, static_cast<std::size_t>(content_end - p)), format, known, movies_file);
-        }
-        ++chunk.bad;
-        if (!options.skip_bad_lines) {
-          std::int64_t seen = first_failed_chunk.load();
-          while (c < seen && !first_failed_chunk.compare_exchange_weak(seen, c)) {
-          }
-          break;
-        }
-      }
-      p = line_end + 1;
-    }
-    chunk.valid = out - (slots + chunk.first_slot);
-    if (progress) progress->advance(chunk.lines);
+    parse_chunk(chunks[static_cast<std::size_t>(c)], c, format, known, movies_file, options.skip_bad_lines, read,
+                first_failed_chunk);
+    if (progress) progress->advance(chunks[static_cast<std::size_t>(c)].lines);
   }
   if (progress) progress->finish();
 
@@ -316,21 +392,106 @@ RatingsRead read_ratings(const std::filesystem::path& path, const RatingFormat& 
     if (!options.skip_bad_lines) throw ParseError(file, chunk.first_bad_line, chunk.first_bad_message);
     bad.add(chunk.bad, ParseError(file, chunk.first_bad_line, chunk.first_bad_message).what());
   }
-  if (bad.count() > 0) {
-    // Close the gaps the skipped lines left, keeping file order.
-    std::int64_t write = 0;
-    for (const auto& chunk : chunks) {
-      if (write != chunk.first_slot) {
-        std::copy(slots + chunk.first_slot, slots + chunk.first_slot + chunk.valid, slots + write);
-      }
-      write += chunk.valid;
+
+  // Join the chunks in file order: close the gaps skipped lines left, and merge the user runs.
+  std::int64_t write = 0;
+  const Chunk* previous = nullptr;
+  for (auto& chunk : chunks) {
+    if (chunk.valid == 0) continue;
+    if (write != chunk.first_slot) {
+      const auto from = static_cast<std::size_t>(chunk.first_slot);
+      const auto count = static_cast<std::size_t>(chunk.valid);
+      const auto to = static_cast<std::size_t>(write);
+      std::copy_n(read.movie.begin() + static_cast<std::ptrdiff_t>(from), count, read.movie.begin() + static_cast<std::ptrdiff_t>(to));
+      std::copy_n(read.rating.begin() + static_cast<std::ptrdiff_t>(from), count, read.rating.begin() + static_cast<std::ptrdiff_t>(to));
+      std::copy_n(read.timestamp.begin() + static_cast<std::ptrdiff_t>(from), count,
+                  read.timestamp.begin() + static_cast<std::ptrdiff_t>(to));
     }
-    read.entries.resize(static_cast<std::size_t>(write));
-    bad.warn();
+    read.sorted = read.sorted && chunk.sorted;
+    for (std::size_t k = 0; k < chunk.runs.size(); ++k) {
+      const auto& run = chunk.runs[k];
+      if (k == 0 && !read.runs.empty() && read.runs.back().user == run.user) {
+        // The user continues from the previous chunk.
+        if (previous && run.first == 0 && chunk.first_movie <= previous->last_movie) read.sorted = false;
+        continue;
+      }
+      if (!read.runs.empty() && read.runs.back().user > run.user) read.sorted = false;
+      read.runs.push_back({run.user, write + run.first});
+    }
+    write += chunk.valid;
+    previous = &chunk;
   }
+  read.movie.resize(static_cast<std::size_t>(write));
+  read.rating.resize(static_cast<std::size_t>(write));
+  read.timestamp.resize(static_cast<std::size_t>(write));
+  bad.warn();
   read.skipped = bad.count();
-  if (read.entries.empty()) throw IoError(file + ": every rating line was bad; no ratings left");
+  if (write == 0) throw IoError(file + ": every rating line was bad; no ratings left");
   return read;
+}
+
+// Builds the rating matrix and its column -> catalog map. A file sorted by (user, movie), as
+// MovieLens writes them, is already in CSR order; any other order goes through from_entries().
+void build_matrix(RatingsRead read, const MovieIndex& known, Dataset& ds) {
+  const auto nnz = static_cast<std::int64_t>(read.movie.size());
+  if (!read.sorted) {
+    std::vector<RatingEntry> entries(read.movie.size());
+    const auto n_runs = static_cast<std::int64_t>(read.runs.size());
+#pragma omp parallel for schedule(static)
+    for (std::int64_t k = 0; k < n_runs; ++k) {
+      const auto& run = read.runs[static_cast<std::size_t>(k)];
+      const auto end = k + 1 < n_runs ? read.runs[static_cast<std::size_t>(k) + 1].first : nnz;
+      for (auto i = run.first; i < end; ++i) {
+        const auto s = static_cast<std::size_t>(i);
+        entries[s] = {run.user, known.id(read.movie[s]), read.rating[s], read.timestamp[s]};
+      }
+    }
+    read = {};
+    ds.ratings = RatingMatrix::from_entries(std::move(entries), &ds.report.duplicates);
+    const auto movie_ids = ds.ratings.movie_ids();
+    ds.movie_of_column.resize(movie_ids.size());
+    for (std::size_t j = 0; j < movie_ids.size(); ++j) ds.movie_of_column[j] = known.find(movie_ids[j]);
+    return;
+  }
+
+  // Columns are the rated catalog positions, in catalog (= id) order.
+  std::vector<std::int32_t> column_of(known.size(), 0);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < nnz; ++i) {
+    // Every thread stores the same value, so relaxed atomic stores are enough.
+    std::atomic_ref<std::int32_t>(column_of[static_cast<std::size_t>(read.movie[static_cast<std::size_t>(i)])])
+        .store(1, std::memory_order_relaxed);
+  }
+  std::vector<std::int64_t> movie_ids;
+  for (std::size_t m = 0; m < column_of.size(); ++m) {
+    if (column_of[m] == 0) continue;
+    column_of[m] = static_cast<std::int32_t>(ds.movie_of_column.size());
+    ds.movie_of_column.push_back(static_cast<std::int32_t>(m));
+    movie_ids.push_back(known.id(static_cast<std::int32_t>(m)));
+  }
+  bool any_timestamp = false;
+#pragma omp parallel for schedule(static) reduction(|| : any_timestamp)
+  for (std::int64_t i = 0; i < nnz; ++i) {
+    auto& m = read.movie[static_cast<std::size_t>(i)];
+    m = column_of[static_cast<std::size_t>(m)];
+    any_timestamp = any_timestamp || read.timestamp[static_cast<std::size_t>(i)] != 0;
+  }
+  if (!any_timestamp) read.timestamp = {};
+
+  SparseMatrix csr;
+  csr.rows = static_cast<std::int32_t>(read.runs.size());
+  csr.cols = static_cast<std::int32_t>(movie_ids.size());
+  std::vector<std::int64_t> user_ids(read.runs.size());
+  csr.indptr.resize(read.runs.size() + 1);
+  for (std::size_t k = 0; k < read.runs.size(); ++k) {
+    user_ids[k] = read.runs[k].user;
+    csr.indptr[k] = read.runs[k].first;
+  }
+  csr.indptr.back() = nnz;
+  csr.indices = std::move(read.movie);
+  csr.values = std::move(read.rating);
+  ds.report.duplicates = 0;  // strictly increasing pairs cannot repeat
+  ds.ratings = RatingMatrix::from_csr(std::move(csr), std::move(read.timestamp), std::move(user_ids), std::move(movie_ids));
 }
 
 // Movie catalog under construction: rejects a second line for the same id.
@@ -572,22 +733,14 @@ Dataset read_movielens(const std::filesystem::path& dir, Layout layout, const Lo
   ds.report.skipped_lines += bad_movies.count();
   if (ds.movies.empty()) throw IoError(movies_path.string() + ": no movies left after skipping bad lines");
 
-  const KnownMovies known(ds.movies);
+  const MovieIndex known(ds.movies);
   auto read = read_ratings(dir / names[0], rating_format(layout), known, names[1], options);
   ds.report.lines_read = read.lines;
   ds.report.skipped_lines += read.skipped;
-  ds.ratings = RatingMatrix::from_entries(std::move(read.entries), &ds.report.duplicates);
+  build_matrix(std::move(read), known, ds);
   if (ds.report.duplicates > 0) {
     spdlog::warn("{}: {} duplicate (user, movie) rating{}; the last one in the file was kept",
                  (dir / names[0]).string(), ds.report.duplicates, ds.report.duplicates == 1 ? "" : "s");
-  }
-
-  const auto movie_ids = ds.ratings.movie_ids();
-  ds.movie_of_column.resize(movie_ids.size());
-  for (std::size_t j = 0; j < movie_ids.size(); ++j) {
-    auto it = std::lower_bound(ds.movies.begin(), ds.movies.end(), movie_ids[j],
-                               [](const Movie& m, std::int64_t v) { return m.id < v; });
-    ds.movie_of_column[j] = static_cast<std::int32_t>(it - ds.movies.begin());
   }
   return ds;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -15,6 +16,8 @@ namespace {
 
 // Ids up to this bound are indexed through a presence table (O(n)); larger ones by sorting.
 constexpr std::int64_t kDenseIdLimit = std::int64_t{1} << 26;
+// The transpose first sorts entries into at most this many buckets of adjacent columns.
+constexpr std::int32_t kTransposeBuckets = 256;
 
 // Returns the sorted distinct ids of `ids_of(entries)` and fills `index` with each entry's dense index.
 template <typename IdOf>
@@ -132,49 +135,86 @@ SparseMatrix SparseMatrix::transposed(std::vector<std::int64_t>* permutation) co
   t.indices.resize(indices.size());
   t.values.resize(values.size());
   if (permutation) permutation->resize(indices.size());
-  // Each thread takes a contiguous block of rows (balanced by entries), counts its entries per column,
-  // and scatters them behind those of the threads before it: every row of the transpose stays sorted.
-  std::vector<std::vector<std::int64_t>> next;
+  if (cols == 0 || nnz() == 0) return t;
+
+  // Scattering straight to the final positions writes to as many places as there are columns, which
+  // thrashes the TLB on large matrices. Two passes do better: first by buckets of adjacent columns
+  // (few write streams), then inside each bucket (a region that fits in cache).
+  int shift = 0;
+  while (((cols - 1) >> shift) >= kTransposeBuckets) ++shift;
+  const auto n_buckets = static_cast<std::size_t>(((cols - 1) >> shift) + 1);
+  auto bucket_begin = [&](std::size_t b) { return std::min<std::int64_t>(static_cast<std::int64_t>(b) << shift, cols); };
+  std::vector<std::int32_t> tmp_row(indices.size());
+  std::vector<std::int32_t> tmp_col(indices.size());
+  std::vector<float> tmp_value(values.size());
+  std::vector<std::int64_t> tmp_position(permutation ? indices.size() : 0);
+
+  std::vector<std::vector<std::int64_t>> counts;  // per thread, per column
+  std::vector<std::vector<std::int64_t>> next;    // per thread, per bucket: where its next entry goes
 #pragma omp parallel
   {
     const int threads = omp_get_num_threads();
     const int th = omp_get_thread_num();
 #pragma omp single
-    next.resize(static_cast<std::size_t>(threads));
+    {
+      counts.resize(static_cast<std::size_t>(threads));
+      next.resize(static_cast<std::size_t>(threads));
+    }
+    // Each thread takes a contiguous block of rows, balanced by entries; blocks stay in row order
+    // inside every bucket, so every row of the transpose comes out sorted.
     auto first_row = [&](int k) {
       const auto target = nnz() * k / threads;
       return static_cast<std::int32_t>(std::lower_bound(indptr.begin(), indptr.end() - 1, target) - indptr.begin());
     };
     const std::int32_t r0 = th == 0 ? 0 : first_row(th);
     const std::int32_t r1 = th + 1 == threads ? rows : first_row(th + 1);
-    auto& mine = next[static_cast<std::size_t>(th)];
+    auto& mine = counts[static_cast<std::size_t>(th)];
     mine.assign(static_cast<std::size_t>(cols), 0);
     for (std::int64_t p = row_begin(r0); p < row_begin(r1); ++p) ++mine[static_cast<std::size_t>(indices[static_cast<std::size_t>(p)])];
 #pragma omp barrier
 #pragma omp for schedule(static)
     for (std::int32_t c = 0; c < cols; ++c) {
       std::int64_t total = 0;
-      for (auto& counts : next) total += counts[static_cast<std::size_t>(c)];
+      for (auto& per_thread : counts) total += per_thread[static_cast<std::size_t>(c)];
       t.indptr[static_cast<std::size_t>(c) + 1] = total;
     }
 #pragma omp single
-    std::partial_sum(t.indptr.begin(), t.indptr.end(), t.indptr.begin());
-#pragma omp for schedule(static)
-    for (std::int32_t c = 0; c < cols; ++c) {
-      std::int64_t offset = t.indptr[static_cast<std::size_t>(c)];
-      for (auto& counts : next) {
-        const auto n = counts[static_cast<std::size_t>(c)];
-        counts[static_cast<std::size_t>(c)] = offset;
-        offset += n;
+    {
+      std::partial_sum(t.indptr.begin(), t.indptr.end(), t.indptr.begin());
+      for (std::size_t b = 0; b < n_buckets; ++b) {
+        std::int64_t offset = t.indptr[static_cast<std::size_t>(bucket_begin(b))];
+        for (int k = 0; k < threads; ++k) {
+          auto& bucket_next = next[static_cast<std::size_t>(k)];
+          if (b == 0) bucket_next.assign(n_buckets, 0);
+          bucket_next[b] = offset;
+          for (auto c = bucket_begin(b); c < bucket_begin(b + 1); ++c) offset += counts[static_cast<std::size_t>(k)][static_cast<std::size_t>(c)];
+        }
       }
     }
+    auto& my_next = next[static_cast<std::size_t>(th)];
     for (std::int32_t r = r0; r < r1; ++r) {
       for (std::int64_t p = row_begin(r); p < row_end(r); ++p) {
-        const auto c = static_cast<std::size_t>(indices[static_cast<std::size_t>(p)]);
-        const auto q = static_cast<std::size_t>(mine[c]++);
-        t.indices[q] = r;
-        t.values[q] = values[static_cast<std::size_t>(p)];
-        if (permutation) (*permutation)[q] = p;
+        const auto c = indices[static_cast<std::size_t>(p)];
+        const auto q = static_cast<std::size_t>(my_next[static_cast<std::size_t>(c >> shift)]++);
+        tmp_row[q] = r;
+        tmp_col[q] = c;
+        tmp_value[q] = values[static_cast<std::size_t>(p)];
+        if (permutation) tmp_position[q] = p;
+      }
+    }
+#pragma omp barrier
+    std::vector<std::int64_t> cursor(std::size_t{1} << shift);
+#pragma omp for schedule(dynamic, 1)
+    for (std::size_t b = 0; b < n_buckets; ++b) {
+      const auto c0 = bucket_begin(b);
+      const auto c1 = bucket_begin(b + 1);
+      for (auto c = c0; c < c1; ++c) cursor[static_cast<std::size_t>(c - c0)] = t.indptr[static_cast<std::size_t>(c)];
+      for (auto q = t.indptr[static_cast<std::size_t>(c0)]; q < t.indptr[static_cast<std::size_t>(c1)]; ++q) {
+        const auto sq = static_cast<std::size_t>(q);
+        const auto d = static_cast<std::size_t>(cursor[static_cast<std::size_t>(tmp_col[sq] - c0)]++);
+        t.indices[d] = tmp_row[sq];
+        t.values[d] = tmp_value[sq];
+        if (permutation) (*permutation)[d] = tmp_position[sq];
       }
     }
   }
@@ -306,8 +346,10 @@ RatingMatrix RatingMatrix::from_entries(std::vector<RatingEntry> entries, std::i
   return m;
 }
 
-RatingMatrix RatingMatrix::from_csr(SparseMatrix by_user, std::vector<std::uint32_t> timestamps,
-                                    std::vector<std::int64_t> user_ids, std::vector<std::int64_t> movie_ids) {
+namespace {
+
+void check_csr_parts(const SparseMatrix& by_user, const std::vector<std::uint32_t>& timestamps,
+                     const std::vector<std::int64_t>& user_ids, const std::vector<std::int64_t>& movie_ids) {
   by_user.validate();
   if (user_ids.size() != static_cast<std::size_t>(by_user.rows) ||
       movie_ids.size() != static_cast<std::size_t>(by_user.cols)) {
@@ -321,6 +363,55 @@ RatingMatrix RatingMatrix::from_csr(SparseMatrix by_user, std::vector<std::uint3
   if (!timestamps.empty() && timestamps.size() != by_user.values.size()) {
     throw FormatError("rating timestamps do not match the number of ratings");
   }
+}
+
+// Order-independent digest of a matrix's entries: the sum of a mixed hash of each (row, column, value),
+// with the roles of row and column given by `transpose`. Equal for a matrix and its transpose.
+std::uint64_t entry_digest(const SparseMatrix& m, bool transpose) {
+  std::uint64_t sum = 0;
+#pragma omp parallel for schedule(static) reduction(+ : sum)
+  for (std::int32_t r = 0; r < m.rows; ++r) {
+    for (std::int64_t p = m.row_begin(r); p < m.row_end(r); ++p) {
+      const auto c = static_cast<std::uint64_t>(static_cast<std::uint32_t>(m.indices[static_cast<std::size_t>(p)]));
+      const auto row = static_cast<std::uint64_t>(static_cast<std::uint32_t>(r));
+      std::uint32_t bits;
+      std::memcpy(&bits, &m.values[static_cast<std::size_t>(p)], sizeof bits);
+      std::uint64_t h = (transpose ? (c << 32 | row) : (row << 32 | c)) * 0x9E3779B97F4A7C15ull ^ bits;
+      h ^= h >> 31;
+      h *= 0xBF58476D1CE4E5B9ull;
+      h ^= h >> 29;
+      sum += h;
+    }
+  }
+  return sum;
+}
+
+}  // namespace
+
+RatingMatrix RatingMatrix::from_csr_and_csc(SparseMatrix by_user, SparseMatrix by_movie,
+                                            std::vector<std::uint32_t> timestamps, std::vector<std::int64_t> user_ids,
+                                            std::vector<std::int64_t> movie_ids) {
+  by_movie.validate();
+  if (by_movie.rows != by_user.cols || by_movie.cols != by_user.rows || by_movie.nnz() != by_user.nnz()) {
+    throw FormatError("the by-movie view does not match the by-user view in shape");
+  }
+  check_csr_parts(by_user, timestamps, user_ids, movie_ids);
+  if (entry_digest(by_user, false) != entry_digest(by_movie, true)) {
+    throw FormatError("the by-movie view does not hold the entries of the by-user view");
+  }
+  RatingMatrix m;
+  m.by_user_ = std::move(by_user);
+  m.by_movie_ = std::move(by_movie);
+  m.timestamps_ = std::move(timestamps);
+  m.user_ids_ = std::move(user_ids);
+  m.movie_ids_ = std::move(movie_ids);
+  m.compute_statistics();
+  return m;
+}
+
+RatingMatrix RatingMatrix::from_csr(SparseMatrix by_user, std::vector<std::uint32_t> timestamps,
+                                    std::vector<std::int64_t> user_ids, std::vector<std::int64_t> movie_ids) {
+  check_csr_parts(by_user, timestamps, user_ids, movie_ids);
   RatingMatrix m;
   m.by_user_ = std::move(by_user);
   m.timestamps_ = std::move(timestamps);
@@ -332,6 +423,10 @@ RatingMatrix RatingMatrix::from_csr(SparseMatrix by_user, std::vector<std::uint3
 
 void RatingMatrix::finish() {
   by_movie_ = by_user_.transposed();
+  compute_statistics();
+}
+
+void RatingMatrix::compute_statistics() {
   movie_means_.assign(static_cast<std::size_t>(by_movie_.rows), 0.0f);
   double total = 0.0;
 #pragma omp parallel for schedule(static) reduction(+ : total)
