@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
@@ -84,6 +85,76 @@ TEST(RatingMatrix, FromCsrRejectsInconsistentParts) {
   EXPECT_THROW(RatingMatrix::from_csr(bad, {}, {1}, {2, 1}), FormatError);
   EXPECT_THROW(RatingMatrix::from_csr(bad, {5}, {1}, {1, 2}), FormatError);
   EXPECT_NO_THROW(RatingMatrix::from_csr(bad, {}, {1}, {1, 2}));
+}
+
+TEST(RatingMatrix, SortedInputTakesTheFastPathWithTheSameResult) {
+  // Strictly increasing (user, movie): the file order is the CSR order.
+  std::mt19937_64 rng(11);
+  std::vector<RatingEntry> sorted;
+  for (std::int64_t u = 1; u <= 200; ++u) {
+    std::int64_t movie = 0;
+    for (int k = 0; k < 40; ++k) {
+      movie += 1 + static_cast<std::int64_t>(rng() % 50);
+      sorted.push_back({u * 3, movie, 0.5f * static_cast<float>(1 + rng() % 10), static_cast<std::uint32_t>(rng() % 1000)});
+    }
+  }
+  auto shuffled = sorted;
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  std::int64_t dup_sorted = -1;
+  std::int64_t dup_shuffled = -1;
+  const auto a = RatingMatrix::from_entries(sorted, &dup_sorted);
+  const auto b = RatingMatrix::from_entries(shuffled, &dup_shuffled);
+  EXPECT_EQ(dup_sorted, 0);
+  EXPECT_EQ(dup_shuffled, 0);
+  EXPECT_EQ(a.by_user().indptr, b.by_user().indptr);
+  EXPECT_EQ(a.by_user().indices, b.by_user().indices);
+  EXPECT_EQ(a.by_user().values, b.by_user().values);
+  EXPECT_EQ(a.by_movie().indices, b.by_movie().indices);
+  EXPECT_TRUE(std::ranges::equal(a.timestamps(), b.timestamps()));
+  EXPECT_TRUE(std::ranges::equal(a.movie_ids(), b.movie_ids()));
+}
+
+TEST(RatingMatrix, TransposeWithManyColumnsKeepsRowsSortedAndPermutationRight) {
+  // More columns than transpose buckets, and several threads' row blocks.
+  std::mt19937_64 rng(5);
+  std::vector<RatingEntry> entries;
+  for (int i = 0; i < 50000; ++i) {
+    entries.push_back({static_cast<std::int64_t>(rng() % 700), static_cast<std::int64_t>(rng() % 5000),
+                       static_cast<float>(i % 10) * 0.5f + 0.5f, 0});
+  }
+  const auto m = RatingMatrix::from_entries(entries);
+  std::vector<std::int64_t> permutation;
+  const auto t = m.by_user().transposed(&permutation);
+  t.validate();
+  EXPECT_EQ(t.indptr, m.by_movie().indptr);
+  EXPECT_EQ(t.indices, m.by_movie().indices);
+  const auto& csr = m.by_user();
+  for (std::int32_t j = 0; j < t.rows; ++j) {
+    for (auto q = t.row_begin(j); q < t.row_end(j); ++q) {
+      const auto p = static_cast<std::size_t>(permutation[static_cast<std::size_t>(q)]);
+      ASSERT_EQ(csr.indices[p], j);
+      ASSERT_EQ(csr.values[p], t.values[static_cast<std::size_t>(q)]);
+    }
+  }
+}
+
+TEST(RatingMatrix, FromCsrAndCscChecksThatTheViewsAgree) {
+  std::vector<RatingEntry> entries{{1, 1, 4.0f, 0}, {1, 2, 3.0f, 0}, {2, 2, 5.0f, 0}};
+  const auto m = RatingMatrix::from_entries(entries);
+  auto ids = [](std::span<const std::int64_t> s) { return std::vector<std::int64_t>(s.begin(), s.end()); };
+  const auto same = RatingMatrix::from_csr_and_csc(m.by_user(), m.by_movie(), {}, ids(m.user_ids()), ids(m.movie_ids()));
+  EXPECT_EQ(same.by_movie().indices, m.by_movie().indices);
+  EXPECT_FLOAT_EQ(same.movie_means()[1], 4.0f);
+  EXPECT_DOUBLE_EQ(same.global_mean(), 4.0);
+  auto other_value = m.by_movie();
+  other_value.values[0] = 1.0f;
+  EXPECT_THROW(RatingMatrix::from_csr_and_csc(m.by_user(), other_value, {}, ids(m.user_ids()), ids(m.movie_ids())),
+               FormatError);
+  auto swapped = m.by_movie();  // same counts per movie, but user 2 rated movie 1 instead of user 1
+  swapped.indices[0] = 1;
+  swapped.indices[1] = 0;
+  EXPECT_THROW(RatingMatrix::from_csr_and_csc(m.by_user(), swapped, {}, ids(m.user_ids()), ids(m.movie_ids())),
+               FormatError);
 }
 
 }  // namespace

@@ -52,6 +52,11 @@ class RatingMatrix {
   static RatingMatrix from_csr(SparseMatrix by_user, std::vector<std::uint32_t> timestamps,
                                std::vector<std::int64_t> user_ids, std::vector<std::int64_t> movie_ids);
 
+  // Builds from both views at once (the dataset cache stores both, so loading skips the transpose).
+  // Validates both, and checks that by_movie holds exactly the entries of by_user.
+  static RatingMatrix from_csr_and_csc(SparseMatrix by_user, SparseMatrix by_movie, std::vector<std::uint32_t> timestamps,
+                                       std::vector<std::int64_t> user_ids, std::vector<std::int64_t> movie_ids);
+
   std::int32_t n_users() const noexcept { return by_user_.rows; }
   std::int32_t n_movies() const noexcept { return by_user_.cols; }
   std::int64_t nnz() const noexcept { return by_user_.nnz(); }
@@ -75,6 +80,7 @@ class RatingMatrix {
 
  private:
   void finish();  // builds the by-movie view and the per-movie statistics
+  void compute_statistics();  // the per-movie means and the global mean, from by_movie_
 
   SparseMatrix by_user_;
   SparseMatrix by_movie_;
