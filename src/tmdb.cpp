@@ -45,8 +45,8 @@ std::filesystem::path default_cache_dir() {
   return std::filesystem::temp_directory_path() / "cinefactor-tmdb-cache";
 }
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+std::int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -54,7 +54,7 @@ std::int64_t unix_now() {
 struct Lookup {
   enum class Status { ok, not_found, error };
   Status status = Status::error;
-  std::int64_t fetched_at = 0;  // unix seconds
+  std::int64_t fetched_at_ms = 0;  // unix time in milliseconds
   std::int64_t tmdb_id = 0;     // as TMDB reported it (0 = unknown)
   std::string poster_path;      // "/abc.jpg", empty when TMDB has none
   std::string trailer_key;      // YouTube video key, empty when none
@@ -74,7 +74,7 @@ const char* status_name(Lookup::Status s) {
 }
 
 json to_json(const Lookup& l) {
-  return {{"status", status_name(l.status)}, {"fetched_at", l.fetched_at}, {"tmdb_id", l.tmdb_id},
+  return {{"status", status_name(l.status)}, {"fetched_at_ms", l.fetched_at_ms}, {"tmdb_id", l.tmdb_id},
           {"poster_path", l.poster_path},    {"trailer_key", l.trailer_key}, {"error", l.error}};
 }
 
@@ -91,7 +91,7 @@ std::optional<Lookup> from_json(const json& j) {
   } else {
     return std::nullopt;
   }
-  l.fetched_at = j.value("fetched_at", std::int64_t{0});
+  l.fetched_at_ms = j.value("fetched_at_ms", std::int64_t{0});
   l.tmdb_id = j.value("tmdb_id", std::int64_t{0});
   l.poster_path = j.value("poster_path", std::string());
   l.trailer_key = j.value("trailer_key", std::string());
@@ -240,7 +240,7 @@ struct TmdbClient::State {
   std::atomic<std::int64_t> failures{0};
   std::atomic<bool> warned_cache_write{false};
 
-  std::chrono::seconds ttl_of(const Lookup& l) const {
+  std::chrono::milliseconds ttl_of(const Lookup& l) const {
     switch (l.status) {
       case Lookup::Status::ok:
         return options.ttl;
@@ -251,7 +251,7 @@ struct TmdbClient::State {
     }
     return options.error_ttl;
   }
-  bool fresh(const Lookup& l) const { return unix_now() - l.fetched_at < ttl_of(l).count(); }
+  bool fresh(const Lookup& l) const { return unix_now_ms() - l.fetched_at_ms < ttl_of(l).count(); }
 
   std::filesystem::path cache_file(const std::string& key) const { return cache_dir / (key + ".json"); }
 
@@ -296,7 +296,7 @@ struct TmdbClient::State {
   std::optional<json> answer_json(const httplib::Result& res, const std::string& what, Lookup& out) {
     if (!res) {
       out.status = Lookup::Status::error;
-      out.error = what + ": " + httplib::to_string(res.error());
+      out.error = what + ": no answer (" + httplib::to_string(res.error()) + " error)";
       return std::nullopt;
     }
     if (res->status == 404) {
@@ -319,7 +319,7 @@ struct TmdbClient::State {
 
   Lookup fetch(const Movie& movie) {
     Lookup out;
-    out.fetched_at = unix_now();
+    out.fetched_at_ms = unix_now_ms();
     std::int64_t tmdb_id = movie.tmdb_id.value_or(0);
     if (tmdb_id == 0 && movie.imdb_id) {
       char imdb[32];
@@ -439,7 +439,7 @@ std::vector<MovieMedia> TmdbClient::media(std::span<const Movie* const> movies,
           result = state->fetch(movie);
         } catch (const std::exception& e) {
           result.status = Lookup::Status::error;
-          result.fetched_at = unix_now();
+          result.fetched_at_ms = unix_now_ms();
           result.error = e.what();
         }
         if (result.status == Lookup::Status::error) {

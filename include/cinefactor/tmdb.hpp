@@ -22,9 +22,9 @@ struct TmdbOptions {
   std::string api_key;       // v3 key, sent as ?api_key= (env TMDB_API_KEY)
   std::string bearer_token;  // v4 read access token (env TMDB_BEARER_TOKEN or TMDB_READ_ACCESS_TOKEN)
   std::filesystem::path cache_dir;  // empty = $XDG_CACHE_HOME/cinefactor/tmdb or ~/.cache/cinefactor/tmdb
-  std::chrono::seconds ttl{std::chrono::hours(24 * 7)};           // a found movie
-  std::chrono::seconds negative_ttl{std::chrono::hours(24)};      // TMDB does not know the movie (404)
-  std::chrono::seconds error_ttl{std::chrono::minutes(10)};       // 5xx, malformed answer, no connection
+  std::chrono::milliseconds ttl{std::chrono::hours(24 * 7)};       // a found movie
+  std::chrono::milliseconds negative_ttl{std::chrono::hours(24)};  // TMDB does not know the movie (404)
+  std::chrono::milliseconds error_ttl{std::chrono::minutes(10)};   // 5xx, malformed answer, no connection
   std::chrono::milliseconds wait{300};            // the longest a caller waits for a lookup
   std::chrono::milliseconds request_timeout{5000};  // connect / read timeout of one HTTP request
 
