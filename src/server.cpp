@@ -172,6 +172,12 @@ void Server::Impl::configure() {
   http.set_read_timeout(c.options.read_timeout);
   http.set_write_timeout(c.options.write_timeout);
   http.set_default_headers(security_headers());
+  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second server
+  // share the port silently instead of failing to bind.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
 
   for (const auto& spec : server::route_table()) {
     const auto* route = &spec;
