@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <set>
 #include <thread>
 
 #include "server_internal.hpp"
@@ -214,7 +215,9 @@ void Server::Impl::configure() {
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     const double seconds = t_trace.open ? std::chrono::duration<double>(Clock::now() - t_trace.start).count() : 0.0;
     const char* route = t_trace.route ? t_trace.route->name : "unmatched";
-    ctx.metrics.observe(route, req.method, res.status, seconds);
+    // Client-chosen strings never become label values: unusual methods are counted as "other".
+    static const std::set<std::string> kMethods{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+    ctx.metrics.observe(route, kMethods.contains(req.method) ? req.method : "other", res.status, seconds);
     spdlog::debug("{} {} {} {:.1f} ms", req.method, req.path, res.status, seconds * 1e3);
     t_trace = RequestTrace{};
   });

@@ -102,6 +102,20 @@ std::int64_t parse_movie_id(std::string_view text, std::string_view what);
 // A rating 0..5 in steps of 0.5; HttpError 400 naming `what` otherwise.
 float parse_rating(std::string_view text, std::string_view what);
 
+// The visitor's state as the rating form carries it (query string of GET /, body of the form POST):
+// r{movie_id}=rating (0 = not seen, dropped), shown=ids of the draw on screen, q, action, years,
+// algorithm. Every field is validated: HttpError 400 naming the field otherwise.
+struct RatingForm {
+  std::map<std::int64_t, float> ratings;  // movie id -> rating > 0
+  std::vector<std::int64_t> shown;        // the draw on screen, when the form carries it
+  std::string query;
+  std::string action;        // "shuffle", "search" or empty
+  std::string years = "any";  // "old", "new" or "any"
+  std::string algorithm;     // a loaded model's name, or empty (= the first model)
+};
+RatingForm parse_rating_form(const LoadedModel& model, const ModelRegistry::Snapshot& models,
+                             const httplib::Request& req);
+
 // --- responses ---------------------------------------------------------------------------------------
 void send_json(httplib::Response& res, const nlohmann::json& body, int status = 200);
 void send_html(httplib::Response& res, const std::string& html, int status = 200);

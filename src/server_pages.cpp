@@ -25,17 +25,26 @@ const std::array<std::pair<const char*, const char*>, 3> kYearChoices{{
     {"new", "Recent films"},
 }};
 
-// The visitor's state as carried by the home page's form (query string or form body).
-struct RatingForm {
-  std::map<std::int64_t, float> ratings;  // movie id -> rating > 0
-  std::vector<std::int64_t> shown;        // the draw on screen, when the form carries it
-  std::string query;
-  std::string action;  // "shuffle", "search" or empty
-  std::string years = "any";
-  std::string algorithm;
-};
+std::string upper(std::string s) {
+  for (auto& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
 
-RatingForm parse_form(const LoadedModel& model, const ModelRegistry::Snapshot& models, const httplib::Request& req) {
+std::string join_ids(const std::vector<std::int64_t>& ids) {
+  std::string out;
+  for (auto id : ids) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(id);
+  }
+  return out;
+}
+
+}  // namespace
+
+RatingForm parse_rating_form(const LoadedModel& model, const ModelRegistry::Snapshot& models,
+                             const httplib::Request& req) {
   RatingForm f;
   for (const auto& [key, value] : req.params) {
     if (key.size() < 2 || key[0] != 'r' || key.find_first_not_of("0123456789", 1) != std::string::npos) continue;
@@ -74,24 +83,6 @@ RatingForm parse_form(const LoadedModel& model, const ModelRegistry::Snapshot& m
   }
   return f;
 }
-
-std::string upper(std::string s) {
-  for (auto& c : s) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return s;
-}
-
-std::string join_ids(const std::vector<std::int64_t>& ids) {
-  std::string out;
-  for (auto id : ids) {
-    if (!out.empty()) out += ',';
-    out += std::to_string(id);
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string rating_label(float rating) {
   if (rating <= 0.0f) return "haven\u2019t seen it";
@@ -162,7 +153,7 @@ std::string render_movie_card(const CatalogMovie& cm, const MovieMedia& media, s
 void handle_home(Context& ctx, const httplib::Request& req, httplib::Response& res) {
   const auto model = ctx.primary();
   const auto models = ctx.models->snapshot();
-  const auto form = parse_form(model, models, req);
+  const auto form = parse_rating_form(model, models, req);
   const auto& catalog = *model.catalog;
 
   // The draw: kept while searching; fresh on "show me others" and on a plain visit.
