@@ -32,13 +32,26 @@ const httplib::Headers& security_headers() {
 
 // What the current worker thread is answering, for metrics and error rendering. httplib handles a
 // request start to finish on one thread: the pre-routing handler opens the trace, the route
-// wrapper names it, the logger (called after the response is written) closes it.
+// wrapper names it, the logger (called after the response is written) closes it. Metrics are
+// recorded before the response goes out (by the route wrapper, or by the error handler for
+// requests no route took), so a client that got its answer always sees it counted.
 struct RequestTrace {
   bool open = false;
+  bool recorded = false;
   Clock::time_point start;
   const server::RouteSpec* route = nullptr;
 };
 thread_local RequestTrace t_trace;
+
+double trace_seconds() {
+  return t_trace.open ? std::chrono::duration<double>(Clock::now() - t_trace.start).count() : 0.0;
+}
+
+// Client-chosen strings never become label values: unusual methods are counted as "other".
+std::string method_label(const std::string& method) {
+  static const std::set<std::string> kMethods{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+  return kMethods.contains(method) ? method : "other";
+}
 
 bool is_page_request(const httplib::Request& req) {
   if (t_trace.route) return t_trace.route->page;
@@ -184,7 +197,19 @@ void Server::Impl::configure() {
     const auto* route = &spec;
     httplib::Server::Handler handler = [this, route](const httplib::Request& req, httplib::Response& res) {
       t_trace.route = route;
-      route->handler(ctx, req, res);
+      try {
+        route->handler(ctx, req, res);
+      } catch (...) {
+        const auto [status, message] = classify(std::current_exception());
+        // Keep the default (security) headers httplib put in already; drop what the handler set.
+        res.body.clear();
+        res.headers.erase("Content-Type");
+        res.headers.erase("Cache-Control");
+        server::send_error(res, status, message, route->page);
+      }
+      if (res.status == -1) res.status = 200;
+      ctx.metrics.observe(route->name, method_label(req.method), res.status, trace_seconds());
+      t_trace.recorded = true;
     };
     const std::string method = spec.method;
     if (method == "GET") {
@@ -197,9 +222,10 @@ void Server::Impl::configure() {
   }
 
   http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-    t_trace = RequestTrace{true, Clock::now(), nullptr};
+    t_trace = RequestTrace{true, false, Clock::now(), nullptr};
     return httplib::Server::HandlerResponse::Unhandled;
   });
+  // A fallback: route handlers catch their own exceptions (above); this covers anything thrown around them.
   http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
     const auto [status, message] = classify(ep);
     server::send_error(res, status, message, is_page_request(req));
@@ -207,18 +233,18 @@ void Server::Impl::configure() {
   // Errors httplib produces itself (no route, body too large, bad request) get the same bodies.
   http.set_error_handler(httplib::Server::HandlerWithResponse(
       [this](const httplib::Request& req, httplib::Response& res) {
+        if (!t_trace.recorded) {
+          ctx.metrics.observe(t_trace.route ? t_trace.route->name : "unmatched", method_label(req.method), res.status,
+                              trace_seconds());
+          t_trace.recorded = true;
+        }
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         server::send_error(res, res.status, reason_for(res.status, req, ctx.options.max_body_bytes),
                            is_page_request(req));
         return httplib::Server::HandlerResponse::Handled;
       }));
-  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    const double seconds = t_trace.open ? std::chrono::duration<double>(Clock::now() - t_trace.start).count() : 0.0;
-    const char* route = t_trace.route ? t_trace.route->name : "unmatched";
-    // Client-chosen strings never become label values: unusual methods are counted as "other".
-    static const std::set<std::string> kMethods{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
-    ctx.metrics.observe(route, kMethods.contains(req.method) ? req.method : "other", res.status, seconds);
-    spdlog::debug("{} {} {} {:.1f} ms", req.method, req.path, res.status, seconds * 1e3);
+  http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    spdlog::debug("{} {} {} {:.1f} ms", req.method, req.path, res.status, trace_seconds() * 1e3);
     t_trace = RequestTrace{};
   });
 }
