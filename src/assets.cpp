@@ -55,9 +55,9 @@ std::optional<EmbeddedFile> find_asset(std::string_view path) {
   // The table is sorted by path (the generator sorts the file list).
   const auto* begin = detail::kEmbeddedAssets;
   const auto* end = detail::kEmbeddedAssets + detail::kEmbeddedAssetCount;
-  const auto* it = std::lower_bound(begin, end, path, [](const detail::EmbeddedAssetEntry& e, std::string_view p) {
-    return std::string_view(e.path) < p;
-  });
+  const auto* it = std::lower_bound(
+      begin, end, path,
+      [](const detail::EmbeddedAssetEntry& e, std::string_view p) { return std::string_view(e.path) < p; });
   if (it == end || std::string_view(it->path) != path) return std::nullopt;
   return to_file(*it);
 }
@@ -65,7 +65,8 @@ std::optional<EmbeddedFile> find_asset(std::string_view path) {
 std::vector<EmbeddedFile> embedded_assets() {
   std::vector<EmbeddedFile> out;
   out.reserve(detail::kEmbeddedAssetCount);
-  for (std::size_t i = 0; i < detail::kEmbeddedAssetCount; ++i) out.push_back(to_file(detail::kEmbeddedAssets[i]));
+  for (std::size_t i = 0; i < detail::kEmbeddedAssetCount; ++i)
+    out.push_back(to_file(detail::kEmbeddedAssets[i]));
   return out;
 }
 

@@ -31,18 +31,20 @@ CatalogIndex::CatalogIndex(const Model& model) : catalog_(&model.catalog) {
   });
 
   folded_titles_.reserve(cat.size());
-  for (std::int32_t i = 0; i < n; ++i) folded_titles_.push_back(text::ascii_lower(cat[static_cast<std::size_t>(i)].movie.title));
+  for (std::int32_t i = 0; i < n; ++i)
+    folded_titles_.push_back(text::ascii_lower(cat[static_cast<std::size_t>(i)].movie.title));
 }
 
 const CatalogMovie* CatalogIndex::find(std::int64_t movie_id) const {
   const auto it = std::lower_bound(sorted_ids_.begin(), sorted_ids_.end(), movie_id);
   if (it == sorted_ids_.end() || *it != movie_id) return nullptr;
-  return &(*catalog_)[static_cast<std::size_t>(position_of_id_[static_cast<std::size_t>(it - sorted_ids_.begin())])];
+  return &(*catalog_)[static_cast<std::size_t>(
+      position_of_id_[static_cast<std::size_t>(it - sorted_ids_.begin())])];
 }
 
-std::vector<const CatalogMovie*> CatalogIndex::sample_popular(std::size_t size, std::size_t pool,
-                                                              std::mt19937_64& rng,
-                                                              const std::unordered_set<std::int64_t>& exclude) const {
+std::vector<const CatalogMovie*> CatalogIndex::sample_popular(
+    std::size_t size, std::size_t pool, std::mt19937_64& rng,
+    const std::unordered_set<std::int64_t>& exclude) const {
   std::vector<const CatalogMovie*> candidates;
   candidates.reserve(std::min(pool, by_popularity_.size()));
   for (auto i : by_popularity_) {

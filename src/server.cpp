@@ -19,7 +19,8 @@ using Clock = std::chrono::steady_clock;
 const httplib::Headers& security_headers() {
   static const httplib::Headers headers{
       {"Content-Security-Policy",
-       "default-src 'self'; img-src 'self' data: https://image.tmdb.org; script-src 'self'; style-src 'self'; "
+       "default-src 'self'; img-src 'self' data: https://image.tmdb.org; script-src 'self'; style-src "
+       "'self'; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'"},
       {"X-Content-Type-Options", "nosniff"},
@@ -107,7 +108,8 @@ void ModelRegistry::put(std::string name, std::shared_ptr<const Model> model, st
   LoadedModel loaded{std::move(name), model, std::make_shared<const CatalogIndex>(*model), std::move(source)};
   std::lock_guard lock(mutex_);
   auto next = std::make_shared<std::vector<LoadedModel>>(*models_);
-  auto it = std::find_if(next->begin(), next->end(), [&](const LoadedModel& m) { return m.name == loaded.name; });
+  auto it =
+      std::find_if(next->begin(), next->end(), [&](const LoadedModel& m) { return m.name == loaded.name; });
   if (it != next->end()) {
     *it = std::move(loaded);
   } else {
@@ -140,7 +142,9 @@ std::optional<LoadedModel> ModelRegistry::primary() const {
   return snap->front();
 }
 
-bool ModelRegistry::empty() const { return snapshot()->empty(); }
+bool ModelRegistry::empty() const {
+  return snapshot()->empty();
+}
 
 // --- Context -------------------------------------------------------------------------------------------
 
@@ -231,11 +235,11 @@ void Server::Impl::configure() {
     server::send_error(res, status, message, is_page_request(req));
   });
   // Errors httplib produces itself (no route, body too large, bad request) get the same bodies.
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [this](const httplib::Request& req, httplib::Response& res) {
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
         if (!t_trace.recorded) {
-          ctx.metrics.observe(t_trace.route ? t_trace.route->name : "unmatched", method_label(req.method), res.status,
-                              trace_seconds());
+          ctx.metrics.observe(t_trace.route ? t_trace.route->name : "unmatched", method_label(req.method),
+                              res.status, trace_seconds());
           t_trace.recorded = true;
         }
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
@@ -249,17 +253,21 @@ void Server::Impl::configure() {
   });
 }
 
-Server::Server(ServerOptions options, std::shared_ptr<ModelRegistry> models) : impl_(std::make_unique<Impl>()) {
+Server::Server(ServerOptions options, std::shared_ptr<ModelRegistry> models)
+    : impl_(std::make_unique<Impl>()) {
   if (!models) throw InvalidArgument("the server needs a model registry");
   auto& c = impl_->ctx;
   c.options = std::move(options);
   c.models = std::move(models);
-  c.rng.seed(c.options.seed ? *c.options.seed : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
+  c.rng.seed(c.options.seed ? *c.options.seed
+                            : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
   c.tmdb = std::make_unique<TmdbClient>(c.options.tmdb);
   impl_->configure();
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::start() {
   auto& i = *impl_;
@@ -308,7 +316,8 @@ void Server::stop() {
     std::lock_guard lock(i.state_mutex);
     if (!i.started) return;
   }
-  i.http.stop();  // closes the listening socket; listen_after_bind joins the workers (in-flight requests finish)
+  i.http.stop();  // closes the listening socket; listen_after_bind joins the workers (in-flight requests
+                  // finish)
   if (i.thread.joinable()) {
     if (i.thread.get_id() == std::this_thread::get_id()) {
       i.thread.detach();
@@ -319,11 +328,21 @@ void Server::stop() {
   i.ctx.tmdb->wait_idle();
 }
 
-bool Server::running() const { return impl_->http.is_running(); }
-int Server::port() const { return impl_->port; }
-std::string Server::url() const { return "http://" + impl_->ctx.options.host + ":" + std::to_string(impl_->port); }
-ModelRegistry& Server::models() { return *impl_->ctx.models; }
-TmdbClient& Server::tmdb() { return *impl_->ctx.tmdb; }
+bool Server::running() const {
+  return impl_->http.is_running();
+}
+int Server::port() const {
+  return impl_->port;
+}
+std::string Server::url() const {
+  return "http://" + impl_->ctx.options.host + ":" + std::to_string(impl_->port);
+}
+ModelRegistry& Server::models() {
+  return *impl_->ctx.models;
+}
+TmdbClient& Server::tmdb() {
+  return *impl_->ctx.tmdb;
+}
 
 std::vector<RouteInfo> Server::routes() {
   std::vector<RouteInfo> out;

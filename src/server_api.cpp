@@ -54,14 +54,14 @@ std::optional<std::string> param(const httplib::Request& req, const std::string&
   return req.get_param_value(name);
 }
 
-std::int64_t int_param(const httplib::Request& req, const std::string& name, std::int64_t fallback, std::int64_t min,
-                       std::int64_t max) {
+std::int64_t int_param(const httplib::Request& req, const std::string& name, std::int64_t fallback,
+                       std::int64_t min, std::int64_t max) {
   const auto raw = param(req, name);
   if (!raw) return fallback;
   const auto v = parse_integer<std::int64_t>(text::trim(*raw));
   if (!v || *v < min || *v > max) {
-    throw HttpError(400, fmt::format("query parameter '{}': expected an integer from {} to {}, got {}", name, min, max,
-                                     echo_value(*raw)));
+    throw HttpError(400, fmt::format("query parameter '{}': expected an integer from {} to {}, got {}", name,
+                                     min, max, echo_value(*raw)));
   }
   return *v;
 }
@@ -71,19 +71,23 @@ std::optional<std::uint64_t> uint64_param(const httplib::Request& req, const std
   if (!raw) return std::nullopt;
   const auto v = parse_integer<std::uint64_t>(text::trim(*raw));
   if (!v) {
-    throw HttpError(400, fmt::format("query parameter '{}': expected a non-negative integer below 2^64, got {}", name,
-                                     echo_value(*raw)));
+    throw HttpError(
+        400, fmt::format("query parameter '{}': expected a non-negative integer below 2^64, got {}", name,
+                         echo_value(*raw)));
   }
   return v;
 }
 
 std::int64_t parse_movie_id(std::string_view text, std::string_view what) {
   const auto v = parse_integer<std::int64_t>(text);
-  if (!v || *v <= 0) throw HttpError(400, fmt::format("{}: expected a positive integer movie id, got {}", what, echo_value(text)));
+  if (!v || *v <= 0)
+    throw HttpError(400,
+                    fmt::format("{}: expected a positive integer movie id, got {}", what, echo_value(text)));
   return *v;
 }
 
-std::vector<std::int64_t> id_list_param(const httplib::Request& req, const std::string& name, std::size_t max_count) {
+std::vector<std::int64_t> id_list_param(const httplib::Request& req, const std::string& name,
+                                        std::size_t max_count) {
   std::vector<std::int64_t> ids;
   const auto raw = param(req, name);
   if (!raw) return ids;
@@ -93,7 +97,8 @@ std::vector<std::int64_t> id_list_param(const httplib::Request& req, const std::
     const auto item = text::trim(rest.substr(0, comma));
     ids.push_back(parse_movie_id(item, "query parameter '" + name + "' (comma-separated movie ids)"));
     if (ids.size() > max_count) {
-      throw HttpError(400, fmt::format("query parameter '{}': expected at most {} movie ids", name, max_count));
+      throw HttpError(400,
+                      fmt::format("query parameter '{}': expected at most {} movie ids", name, max_count));
     }
     if (comma == std::string_view::npos) break;
     rest = rest.substr(comma + 1);
@@ -105,9 +110,11 @@ float parse_rating(std::string_view raw, std::string_view what) {
   const auto t = std::string(text::trim(raw));
   char* end = nullptr;
   const double v = t.empty() ? NAN : std::strtod(t.c_str(), &end);
-  const bool ok = !t.empty() && end == t.c_str() + t.size() && std::isfinite(v) && v >= 0.0 && v <= kMaxRating &&
-                  std::abs(v / kRatingStep - std::round(v / kRatingStep)) < 1e-9;
-  if (!ok) throw HttpError(400, fmt::format("{}: expected a rating from 0 to 5 in steps of 0.5, got {}", what, echo_value(raw)));
+  const bool ok = !t.empty() && end == t.c_str() + t.size() && std::isfinite(v) && v >= 0.0 &&
+                  v <= kMaxRating && std::abs(v / kRatingStep - std::round(v / kRatingStep)) < 1e-9;
+  if (!ok)
+    throw HttpError(
+        400, fmt::format("{}: expected a rating from 0 to 5 in steps of 0.5, got {}", what, echo_value(raw)));
   return static_cast<float>(v);
 }
 
@@ -134,7 +141,8 @@ void send_error(httplib::Response& res, int status, std::string_view message, bo
     const auto title = status == 404 ? std::string("Not found") : "Error " + std::to_string(status);
     send_html(res,
               render_page(title, "<main class=\"error\"><h1>" + text::html_escape(title) + "</h1><p>" +
-                                     text::html_escape(message) + "</p><p><a href=\"/\">Back to the movies</a></p></main>"),
+                                     text::html_escape(message) +
+                                     "</p><p><a href=\"/\">Back to the movies</a></p></main>"),
               status);
   } else {
     send_json(res, error_json(status, message), status);
@@ -155,7 +163,10 @@ json movie_json(const CatalogMovie& cm, const MovieMedia& media) {
       {"rating_count", cm.rating_count},
       {"rating_mean", round_to(cm.rating_mean, 2)},
       {"poster", media.poster_url},
-      {"links", {{"imdb", link(media.imdb_url)}, {"tmdb", link(media.tmdb_url)}, {"trailer", link(media.trailer_url)}}},
+      {"links",
+       {{"imdb", link(media.imdb_url)},
+        {"tmdb", link(media.tmdb_url)},
+        {"trailer", link(media.trailer_url)}}},
   };
 }
 
@@ -182,18 +193,20 @@ json movies_json(Context& ctx, const std::vector<const CatalogMovie*>& movies,
 // --- handlers ----------------------------------------------------------------------------------------
 
 void handle_movies_popular(Context& ctx, const httplib::Request& req, httplib::Response& res) {
-  const auto size = int_param(req, "size", static_cast<std::int64_t>(ctx.options.page_movies), 1, kMaxPageSize);
+  const auto size =
+      int_param(req, "size", static_cast<std::int64_t>(ctx.options.page_movies), 1, kMaxPageSize);
   const auto pool = int_param(req, "pool", static_cast<std::int64_t>(ctx.options.page_pool), 1, kMaxPool);
   if (size > pool) {
-    throw HttpError(400, fmt::format("query parameter 'size': expected at most pool ({}) movies, got {}", pool, size));
+    throw HttpError(
+        400, fmt::format("query parameter 'size': expected at most pool ({}) movies, got {}", pool, size));
   }
   const auto seed = uint64_param(req, "seed");
   const auto excluded = id_list_param(req, "exclude", kMaxExcluded);
   const std::unordered_set<std::int64_t> exclude(excluded.begin(), excluded.end());
   const auto model = ctx.primary();
   std::mt19937_64 rng(seed ? *seed : ctx.next_seed());
-  const auto movies =
-      model.catalog->sample_popular(static_cast<std::size_t>(size), static_cast<std::size_t>(pool), rng, exclude);
+  const auto movies = model.catalog->sample_popular(static_cast<std::size_t>(size),
+                                                    static_cast<std::size_t>(pool), rng, exclude);
   json body{{"size", movies.size()}, {"pool", pool}, {"movies", movies_json(ctx, movies)}};
   if (seed) body["seed"] = *seed;
   send_json(res, body);
@@ -204,7 +217,8 @@ void handle_movies_search(Context& ctx, const httplib::Request& req, httplib::Re
   const auto query = raw ? std::string(text::trim(*raw)) : std::string();
   if (query.empty()) throw HttpError(400, "query parameter 'q': expected a non-empty part of a title");
   if (query.size() > kMaxQueryBytes) {
-    throw HttpError(400, fmt::format("query parameter 'q': expected at most {} bytes, got {}", kMaxQueryBytes, query.size()));
+    throw HttpError(400, fmt::format("query parameter 'q': expected at most {} bytes, got {}", kMaxQueryBytes,
+                                     query.size()));
   }
   const auto limit = int_param(req, "limit", kDefaultSearchLimit, 1, kMaxSearchLimit);
   const auto model = ctx.primary();
@@ -244,7 +258,8 @@ void handle_healthz(Context& ctx, const httplib::Request&, httplib::Response& re
 }
 
 void handle_metrics(Context& ctx, const httplib::Request&, httplib::Response& res) {
-  res.set_content(ctx.metrics.render(ctx.models->snapshot(), ctx.tmdb->stats()), "text/plain; version=0.0.4; charset=utf-8");
+  res.set_content(ctx.metrics.render(ctx.models->snapshot(), ctx.tmdb->stats()),
+                  "text/plain; version=0.0.4; charset=utf-8");
   res.set_header("Cache-Control", "no-store");
 }
 

@@ -96,7 +96,8 @@ std::int64_t int_param(const httplib::Request& req, const std::string& name, std
                        std::int64_t min, std::int64_t max);
 std::optional<std::uint64_t> uint64_param(const httplib::Request& req, const std::string& name);
 // A comma-separated list of movie ids ("1,2,3"; empty allowed).
-std::vector<std::int64_t> id_list_param(const httplib::Request& req, const std::string& name, std::size_t max_count);
+std::vector<std::int64_t> id_list_param(const httplib::Request& req, const std::string& name,
+                                        std::size_t max_count);
 // A movie id from a path segment; HttpError 400 when it is not a positive integer.
 std::int64_t parse_movie_id(std::string_view text, std::string_view what);
 // A rating 0..5 in steps of 0.5; HttpError 400 naming `what` otherwise.
@@ -109,9 +110,9 @@ struct RatingForm {
   std::map<std::int64_t, float> ratings;  // movie id -> rating > 0
   std::vector<std::int64_t> shown;        // the draw on screen, when the form carries it
   std::string query;
-  std::string action;        // "shuffle", "search" or empty
+  std::string action;         // "shuffle", "search" or empty
   std::string years = "any";  // "old", "new" or "any"
-  std::string algorithm;     // a loaded model's name, or empty (= the first model)
+  std::string algorithm;      // a loaded model's name, or empty (= the first model)
 };
 RatingForm parse_rating_form(const LoadedModel& model, const ModelRegistry::Snapshot& models,
                              const httplib::Request& req);

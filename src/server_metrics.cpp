@@ -21,7 +21,9 @@ std::string label(std::string_view v) {
   return out;
 }
 
-std::string number(double v) { return fmt::format("{}", v); }
+std::string number(double v) {
+  return fmt::format("{}", v);
+}
 
 }  // namespace
 
@@ -50,7 +52,9 @@ std::string Metrics::render(const ModelRegistry::Snapshot& models, const TmdbSta
       out += fmt::format("cinefactor_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{}\"}} {}\n",
                          label(route), label(method), status, count);
     }
-    out += "# HELP cinefactor_http_request_duration_seconds Time from routing to the response written, by route.\n";
+    out +=
+        "# HELP cinefactor_http_request_duration_seconds Time from routing to the response written, by "
+        "route.\n";
     out += "# TYPE cinefactor_http_request_duration_seconds histogram\n";
     for (const auto& [route, h] : latency_) {
       std::int64_t cumulative = 0;
@@ -88,7 +92,9 @@ std::string Metrics::render(const ModelRegistry::Snapshot& models, const TmdbSta
   out += "# HELP cinefactor_tmdb_timeouts_total Look-ups answered with placeholders because TMDB was slow.\n";
   out += "# TYPE cinefactor_tmdb_timeouts_total counter\n";
   out += fmt::format("cinefactor_tmdb_timeouts_total {}\n", tmdb.timeouts);
-  out += "# HELP cinefactor_tmdb_failures_total Look-ups that failed (not counting movies TMDB does not know).\n";
+  out +=
+      "# HELP cinefactor_tmdb_failures_total Look-ups that failed (not counting movies TMDB does not "
+      "know).\n";
   out += "# TYPE cinefactor_tmdb_failures_total counter\n";
   out += fmt::format("cinefactor_tmdb_failures_total {}\n", tmdb.failures);
   return out;

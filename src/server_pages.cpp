@@ -47,9 +47,11 @@ RatingForm parse_rating_form(const LoadedModel& model, const ModelRegistry::Snap
                              const httplib::Request& req) {
   RatingForm f;
   for (const auto& [key, value] : req.params) {
-    if (key.size() < 2 || key[0] != 'r' || key.find_first_not_of("0123456789", 1) != std::string::npos) continue;
+    if (key.size() < 2 || key[0] != 'r' || key.find_first_not_of("0123456789", 1) != std::string::npos)
+      continue;
     const auto id = parse_movie_id(std::string_view(key).substr(1), "form field '" + key + "'");
-    if (!model.catalog->find(id)) throw HttpError(400, fmt::format("form field '{}': no movie with id {}", key, id));
+    if (!model.catalog->find(id))
+      throw HttpError(400, fmt::format("form field '{}': no movie with id {}", key, id));
     const float rating = parse_rating(value, "form field '" + key + "'");
     if (rating > 0.0f) {
       f.ratings[id] = rating;
@@ -62,7 +64,8 @@ RatingForm parse_rating_form(const LoadedModel& model, const ModelRegistry::Snap
   }
   f.shown = id_list_param(req, "shown", kMaxShown);
   for (auto id : f.shown) {
-    if (!model.catalog->find(id)) throw HttpError(400, fmt::format("form field 'shown': no movie with id {}", id));
+    if (!model.catalog->find(id))
+      throw HttpError(400, fmt::format("form field 'shown': no movie with id {}", id));
   }
   if (auto q = param(req, "q")) f.query = std::string(text::trim(*q));
   if (auto a = param(req, "action")) {
@@ -72,12 +75,15 @@ RatingForm parse_rating_form(const LoadedModel& model, const ModelRegistry::Snap
     f.action = *a;
   }
   if (auto y = param(req, "years")) {
-    const bool known = std::any_of(kYearChoices.begin(), kYearChoices.end(), [&](const auto& c) { return *y == c.first; });
-    if (!known) throw HttpError(400, "form field 'years': expected \"old\", \"new\" or \"any\", got \"" + *y + "\"");
+    const bool known =
+        std::any_of(kYearChoices.begin(), kYearChoices.end(), [&](const auto& c) { return *y == c.first; });
+    if (!known)
+      throw HttpError(400, "form field 'years': expected \"old\", \"new\" or \"any\", got \"" + *y + "\"");
     f.years = *y;
   }
   if (auto a = param(req, "algorithm"); a && !a->empty()) {
-    const bool known = std::any_of(models->begin(), models->end(), [&](const LoadedModel& m) { return m.name == *a; });
+    const bool known =
+        std::any_of(models->begin(), models->end(), [&](const LoadedModel& m) { return m.name == *a; });
     if (!known) throw HttpError(400, "form field 'algorithm': no model named \"" + *a + "\" is loaded");
     f.algorithm = *a;
   }
@@ -99,11 +105,13 @@ std::string render_page(std::string_view title, std::string_view body) {
   html += "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n";
   html += "<script src=\"/static/app.js\" defer></script>\n</head>\n<body>\n";
   html += "<a class=\"skip\" href=\"#main\">Skip to content</a>\n";
-  html += "<header class=\"site\"><a class=\"brand\" href=\"/\">cinefactor</a>"
-          "<span class=\"tagline\">movies you might like, by matrix factorization</span></header>\n";
+  html +=
+      "<header class=\"site\"><a class=\"brand\" href=\"/\">cinefactor</a>"
+      "<span class=\"tagline\">movies you might like, by matrix factorization</span></header>\n";
   html += body;
-  html += "\n<footer class=\"site\"><p>Ratings from MovieLens. Posters and trailers from TMDB when available "
-          "(this product uses the TMDB API but is not endorsed or certified by TMDB).</p></footer>\n";
+  html +=
+      "\n<footer class=\"site\"><p>Ratings from MovieLens. Posters and trailers from TMDB when available "
+      "(this product uses the TMDB API but is not endorsed or certified by TMDB).</p></footer>\n";
   html += "</body>\n</html>\n";
   return html;
 }
@@ -121,8 +129,8 @@ std::string render_movie_card(const CatalogMovie& cm, const MovieMedia& media, s
   h += "<article class=\"card";
   if (!extra_class.empty()) h += " " + html_escape(extra_class);
   h += "\" data-movie-id=\"" + id + "\">\n";
-  h += "<img class=\"poster\" src=\"" + html_escape(media.poster_url) + "\" alt=\"Poster of " + html_escape(m.title) +
-       "\" width=\"342\" height=\"513\" loading=\"lazy\">\n";
+  h += "<img class=\"poster\" src=\"" + html_escape(media.poster_url) + "\" alt=\"Poster of " +
+       html_escape(m.title) + "\" width=\"342\" height=\"513\" loading=\"lazy\">\n";
   h += "<div class=\"card-body\">\n<h3 class=\"title\">" + html_escape(m.title) + "</h3>\n";
   h += "<p class=\"meta\">";
   if (m.year > 0) h += "<span class=\"year\">" + std::to_string(m.year) + "</span>";
@@ -131,20 +139,24 @@ std::string render_movie_card(const CatalogMovie& cm, const MovieMedia& media, s
   if (slider) {
     const auto value = fmt::format("{:g}", *slider);
     const auto label = rating_label(*slider);
-    h += "<div class=\"rating\"><label for=\"r-" + id + "\">Your rating</label> <output id=\"o-" + id + "\" for=\"r-" +
-         id + "\">" + html_escape(label) + "</output>\n";
-    h += "<input type=\"range\" id=\"r-" + id + "\" name=\"r" + id + "\" min=\"0\" max=\"5\" step=\"0.5\" value=\"" +
-         value + "\" aria-valuetext=\"" + html_escape(label) + "\"></div>\n";
+    h += "<div class=\"rating\"><label for=\"r-" + id + "\">Your rating</label> <output id=\"o-" + id +
+         "\" for=\"r-" + id + "\">" + html_escape(label) + "</output>\n";
+    h += "<input type=\"range\" id=\"r-" + id + "\" name=\"r" + id +
+         "\" min=\"0\" max=\"5\" step=\"0.5\" value=\"" + value + "\" aria-valuetext=\"" +
+         html_escape(label) + "\"></div>\n";
   }
   h += "<p class=\"links\">";
   if (!media.trailer_url.empty()) {
-    h += "<a href=\"" + html_escape(media.trailer_url) + "\" rel=\"noopener noreferrer\" target=\"_blank\">Trailer</a>";
+    h += "<a href=\"" + html_escape(media.trailer_url) +
+         "\" rel=\"noopener noreferrer\" target=\"_blank\">Trailer</a>";
   }
   if (!media.imdb_url.empty()) {
-    h += "<a href=\"" + html_escape(media.imdb_url) + "\" rel=\"noopener noreferrer\" target=\"_blank\">IMDb</a>";
+    h += "<a href=\"" + html_escape(media.imdb_url) +
+         "\" rel=\"noopener noreferrer\" target=\"_blank\">IMDb</a>";
   }
   if (!media.tmdb_url.empty()) {
-    h += "<a href=\"" + html_escape(media.tmdb_url) + "\" rel=\"noopener noreferrer\" target=\"_blank\">TMDB</a>";
+    h += "<a href=\"" + html_escape(media.tmdb_url) +
+         "\" rel=\"noopener noreferrer\" target=\"_blank\">TMDB</a>";
   }
   h += "</p>\n</div>\n</article>\n";
   return h;
@@ -201,13 +213,18 @@ void handle_home(Context& ctx, const httplib::Request& req, httplib::Response& r
   std::string b;
   b += "<main id=\"main\">\n<form id=\"rate-form\" method=\"post\" action=\"/recommendations\">\n";
   b += "<section class=\"intro\"><h1>Rate a few movies, get five you might like</h1>\n"
-       "<p>Slide to rate the movies you have seen (half stars allowed); leave the ones you have not seen at 0.</p>"
+       "<p>Slide to rate the movies you have seen (half stars allowed); leave the ones you have not seen at "
+       "0.</p>"
        "</section>\n";
 
-  b += "<section class=\"search\" aria-labelledby=\"search-h\">\n<h2 id=\"search-h\">Find a movie to rate</h2>\n";
+  b += "<section class=\"search\" aria-labelledby=\"search-h\">\n<h2 id=\"search-h\">Find a movie to "
+       "rate</h2>\n";
   b += "<div class=\"search-row\"><label for=\"q\" class=\"visually-hidden\">Title</label>"
-       "<input type=\"search\" id=\"q\" name=\"q\" placeholder=\"Search by title\" autocomplete=\"off\" maxlength=\"200\" "
-       "value=\"" + html_escape(form.query) + "\">"
+       "<input type=\"search\" id=\"q\" name=\"q\" placeholder=\"Search by title\" autocomplete=\"off\" "
+       "maxlength=\"200\" "
+       "value=\"" +
+       html_escape(form.query) +
+       "\">"
        "<button type=\"submit\" id=\"search-button\" formaction=\"/\" formmethod=\"get\" name=\"action\" "
        "value=\"search\">Search</button></div>\n";
   b += "<div id=\"search-results\" class=\"grid\" aria-live=\"polite\">\n";
@@ -220,8 +237,10 @@ void handle_home(Context& ctx, const httplib::Request& req, httplib::Response& r
   b += "<section class=\"draw\" aria-labelledby=\"draw-h\">\n<h2 id=\"draw-h\">Have you seen these?</h2>\n";
   b += "<input type=\"hidden\" id=\"shown\" name=\"shown\" value=\"" + join_ids(shown_ids) + "\">\n";
   b += "<div id=\"cards\" class=\"grid\">\n" + cards(shown, "") + "</div>\n";
-  b += "<p class=\"actions\"><button type=\"submit\" id=\"shuffle\" formaction=\"/\" formmethod=\"get\" name=\"action\" "
-       "value=\"shuffle\">Show me " + std::to_string(ctx.options.page_movies) +
+  b += "<p class=\"actions\"><button type=\"submit\" id=\"shuffle\" formaction=\"/\" formmethod=\"get\" "
+       "name=\"action\" "
+       "value=\"shuffle\">Show me " +
+       std::to_string(ctx.options.page_movies) +
        " others</button> <span class=\"hint\">Your ratings are kept.</span></p>\n</section>\n";
 
   b += "<section class=\"rated\" id=\"rated-section\" aria-labelledby=\"rated-h\"";
@@ -237,7 +256,8 @@ void handle_home(Context& ctx, const httplib::Request& req, httplib::Response& r
   }
   b += "</fieldset>\n";
   if (models->size() > 1) {
-    b += "<div class=\"algorithm\"><label for=\"algorithm\">Algorithm</label> <select id=\"algorithm\" name=\"algorithm\">\n";
+    b += "<div class=\"algorithm\"><label for=\"algorithm\">Algorithm</label> <select id=\"algorithm\" "
+         "name=\"algorithm\">\n";
     for (const auto& m : *models) {
       const bool selected = form.algorithm.empty() ? &m == &models->front() : form.algorithm == m.name;
       b += "<option value=\"" + html_escape(m.name) + "\"" + (selected ? " selected" : "") + ">" +
@@ -245,7 +265,8 @@ void handle_home(Context& ctx, const httplib::Request& req, httplib::Response& r
     }
     b += "</select></div>\n";
   }
-  b += "<p class=\"submit\"><button type=\"submit\" class=\"primary\" id=\"recommend\">Recommend me 5 movies</button></p>\n";
+  b += "<p class=\"submit\"><button type=\"submit\" class=\"primary\" id=\"recommend\">Recommend me 5 "
+       "movies</button></p>\n";
   b += "</section>\n</form>\n</main>";
 
   send_html(res, render_page("Rate movies", b));

@@ -12,8 +12,10 @@ std::span<const RouteSpec> route_table() {
       {"GET", "/healthz", "/healthz", "healthz", false, &handle_healthz},
       {"GET", "/metrics", "/metrics", "metrics", false, &handle_metrics},
       {"GET", "/api/v1/openapi.json", "/api/v1/openapi.json", "openapi", false, &handle_openapi},
-      {"GET", "/api/v1/movies/popular", "/api/v1/movies/popular", "movies_popular", false, &handle_movies_popular},
-      {"GET", "/api/v1/movies/search", "/api/v1/movies/search", "movies_search", false, &handle_movies_search},
+      {"GET", "/api/v1/movies/popular", "/api/v1/movies/popular", "movies_popular", false,
+       &handle_movies_popular},
+      {"GET", "/api/v1/movies/search", "/api/v1/movies/search", "movies_search", false,
+       &handle_movies_search},
       {"GET", "/api/v1/movies/([^/]+)", "/api/v1/movies/{id}", "movie", false, &handle_movie},
   };
   return kRoutes;

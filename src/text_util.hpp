@@ -11,7 +11,9 @@ namespace cinefactor::text {
 
 // Escapes & < > " ' so the result is safe in element content and in quoted attribute values.
 std::string html_escape(std::string_view s);
-inline std::string xml_escape(std::string_view s) { return html_escape(s); }
+inline std::string xml_escape(std::string_view s) {
+  return html_escape(s);
+}
 
 // application/x-www-form-urlencoded: unreserved characters kept, space as '+', the rest %XX.
 std::string url_encode_query(std::string_view s);

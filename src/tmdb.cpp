@@ -46,7 +46,8 @@ std::filesystem::path default_cache_dir() {
 }
 
 std::int64_t unix_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -55,10 +56,10 @@ struct Lookup {
   enum class Status { ok, not_found, error };
   Status status = Status::error;
   std::int64_t fetched_at_ms = 0;  // unix time in milliseconds
-  std::int64_t tmdb_id = 0;     // as TMDB reported it (0 = unknown)
-  std::string poster_path;      // "/abc.jpg", empty when TMDB has none
-  std::string trailer_key;      // YouTube video key, empty when none
-  std::string error;            // why, for status error
+  std::int64_t tmdb_id = 0;        // as TMDB reported it (0 = unknown)
+  std::string poster_path;         // "/abc.jpg", empty when TMDB has none
+  std::string trailer_key;         // YouTube video key, empty when none
+  std::string error;               // why, for status error
 };
 
 const char* status_name(Lookup::Status s) {
@@ -75,7 +76,7 @@ const char* status_name(Lookup::Status s) {
 
 json to_json(const Lookup& l) {
   return {{"status", status_name(l.status)}, {"fetched_at_ms", l.fetched_at_ms}, {"tmdb_id", l.tmdb_id},
-          {"poster_path", l.poster_path},    {"trailer_key", l.trailer_key}, {"error", l.error}};
+          {"poster_path", l.poster_path},    {"trailer_key", l.trailer_key},     {"error", l.error}};
 }
 
 std::optional<Lookup> from_json(const json& j) {
@@ -148,7 +149,9 @@ std::string pick_trailer(const json& details) {
 
 // --- offline links and the placeholder poster ---------------------------------------------------
 
-std::string placeholder_poster_path(std::int64_t movie_id) { return "/poster/" + std::to_string(movie_id) + ".svg"; }
+std::string placeholder_poster_path(std::int64_t movie_id) {
+  return "/poster/" + std::to_string(movie_id) + ".svg";
+}
 
 std::string imdb_url(std::int64_t imdb_id) {
   char buf[32];
@@ -156,7 +159,9 @@ std::string imdb_url(std::int64_t imdb_id) {
   return std::string("https://www.imdb.com/title/") + buf + "/";
 }
 
-std::string tmdb_url(std::int64_t tmdb_id) { return "https://www.themoviedb.org/movie/" + std::to_string(tmdb_id); }
+std::string tmdb_url(std::int64_t tmdb_id) {
+  return "https://www.themoviedb.org/movie/" + std::to_string(tmdb_id);
+}
 
 std::string trailer_search_url(const Movie& movie) {
   std::string q = movie.title;
@@ -184,15 +189,19 @@ std::string placeholder_poster_svg(const Movie& movie) {
   const int first_baseline = (kPosterHeight - block) / 2 + kLineHeight / 2;
 
   std::string svg;
-  svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(kPosterWidth) + "\" height=\"" +
-         std::to_string(kPosterHeight) + "\" viewBox=\"0 0 " + std::to_string(kPosterWidth) + " " +
-         std::to_string(kPosterHeight) + "\" role=\"img\" aria-label=\"" + text::xml_escape(movie.title) + "\">\n";
-  svg += "<defs><linearGradient id=\"g\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"1\"><stop offset=\"0\" stop-color=\"hsl(" +
-         std::to_string(hue) + ",55%,38%)\"/><stop offset=\"1\" stop-color=\"hsl(" + std::to_string((hue + 40) % 360) +
-         ",50%,18%)\"/></linearGradient></defs>\n";
+  svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(kPosterWidth) +
+         "\" height=\"" + std::to_string(kPosterHeight) + "\" viewBox=\"0 0 " + std::to_string(kPosterWidth) +
+         " " + std::to_string(kPosterHeight) + "\" role=\"img\" aria-label=\"" +
+         text::xml_escape(movie.title) + "\">\n";
+  svg +=
+      "<defs><linearGradient id=\"g\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"1\"><stop offset=\"0\" "
+      "stop-color=\"hsl(" +
+      std::to_string(hue) + ",55%,38%)\"/><stop offset=\"1\" stop-color=\"hsl(" +
+      std::to_string((hue + 40) % 360) + ",50%,18%)\"/></linearGradient></defs>\n";
   svg += "<rect width=\"100%\" height=\"100%\" fill=\"url(#g)\"/>\n";
   svg += "<rect x=\"14\" y=\"14\" width=\"" + std::to_string(kPosterWidth - 28) + "\" height=\"" +
-         std::to_string(kPosterHeight - 28) + "\" fill=\"none\" stroke=\"#ffffff\" stroke-opacity=\"0.35\" rx=\"6\"/>\n";
+         std::to_string(kPosterHeight - 28) +
+         "\" fill=\"none\" stroke=\"#ffffff\" stroke-opacity=\"0.35\" rx=\"6\"/>\n";
   svg += "<g fill=\"#ffffff\" font-family=\"system-ui, sans-serif\" text-anchor=\"middle\">\n";
   for (std::size_t i = 0; i < lines.size(); ++i) {
     svg += "<text x=\"" + std::to_string(kPosterWidth / 2) + "\" y=\"" +
@@ -379,10 +388,16 @@ TmdbClient::TmdbClient(TmdbOptions options) : state_(std::make_shared<State>()) 
   state_->base = split_base_url(state_->options.base_url);
 }
 
-TmdbClient::~TmdbClient() { wait_idle(); }
+TmdbClient::~TmdbClient() {
+  wait_idle();
+}
 
-bool TmdbClient::enabled() const noexcept { return state_->options.has_credentials(); }
-const TmdbOptions& TmdbClient::options() const noexcept { return state_->options; }
+bool TmdbClient::enabled() const noexcept {
+  return state_->options.has_credentials();
+}
+const TmdbOptions& TmdbClient::options() const noexcept {
+  return state_->options;
+}
 
 void TmdbClient::wait_idle() {
   std::unique_lock lock(state_->mutex);
@@ -390,7 +405,8 @@ void TmdbClient::wait_idle() {
 }
 
 TmdbStats TmdbClient::stats() const {
-  return {state_->http_requests.load(), state_->cache_hits.load(), state_->timeouts.load(), state_->failures.load()};
+  return {state_->http_requests.load(), state_->cache_hits.load(), state_->timeouts.load(),
+          state_->failures.load()};
 }
 
 MovieMedia TmdbClient::media(const Movie& movie) {

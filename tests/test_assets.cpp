@@ -1,10 +1,9 @@
-#include "cinefactor/assets.hpp"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <set>
 
+#include "cinefactor/assets.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {
@@ -36,7 +35,8 @@ TEST(Assets, TheAppFilesAreThere) {
 }
 
 TEST(Assets, OnlyExactNamesMatch) {
-  for (const char* name : {"", "/app.js", "./app.js", "../web/app.js", "app.js/", "APP.JS", "app.j", "app.jsx"}) {
+  for (const char* name :
+       {"", "/app.js", "./app.js", "../web/app.js", "app.js/", "APP.JS", "app.j", "app.jsx"}) {
     EXPECT_FALSE(find_asset(name).has_value()) << '"' << name << '"';
   }
 }

@@ -1,7 +1,5 @@
 // The HTTP server over real HTTP: a Server on an ephemeral loopback port with a hand-built model
 // (200 movies, tricky titles among the most-rated), hit with httplib::Client.
-#include "cinefactor/server.hpp"
-
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -12,6 +10,7 @@
 #include <thread>
 
 #include "cinefactor/assets.hpp"
+#include "cinefactor/server.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {
@@ -23,7 +22,9 @@ using nlohmann::json;
 constexpr int kMovies = 200;
 // Movie ids are 3 * i (i = 1..200) so an index mistaken for an id shows; movie i has
 // 1000 - 4 i ratings, so the 50 most-rated are i = 1..50.
-std::int64_t id_of(int i) { return 3 * i; }
+std::int64_t id_of(int i) {
+  return 3 * i;
+}
 
 const std::map<int, std::string> kTitles{
     {1, "Tom & Jerry: The <Movie>"},
@@ -38,7 +39,8 @@ const std::map<int, std::string> kTitles{
     {70, "Star Trek"},
 };
 
-std::shared_ptr<Model> make_model(Algorithm algorithm = Algorithm::nmf, const std::string& title_prefix = "Movie") {
+std::shared_ptr<Model> make_model(Algorithm algorithm = Algorithm::nmf,
+                                  const std::string& title_prefix = "Movie") {
   auto m = std::make_shared<Model>();
   m->algorithm = algorithm;
   constexpr int kRank = 3;
@@ -52,9 +54,11 @@ std::shared_ptr<Model> make_model(Algorithm algorithm = Algorithm::nmf, const st
     CatalogMovie cm;
     cm.movie.id = id_of(i);
     const auto it = kTitles.find(i);
-    cm.movie.title = it != kTitles.end() && title_prefix == "Movie" ? it->second : title_prefix + " " + std::to_string(i);
+    cm.movie.title =
+        it != kTitles.end() && title_prefix == "Movie" ? it->second : title_prefix + " " + std::to_string(i);
     cm.movie.year = 1940 + i % 80;
-    cm.movie.genres = i % 2 ? std::vector<std::string>{"Drama"} : std::vector<std::string>{"Comedy", "Romance"};
+    cm.movie.genres =
+        i % 2 ? std::vector<std::string>{"Drama"} : std::vector<std::string>{"Comedy", "Romance"};
     cm.movie.imdb_id = 100000 + i;
     if (i % 5 != 0) cm.movie.tmdb_id = 500 + i;
     cm.rating_count = 1000 - 4 * i;
@@ -64,7 +68,9 @@ std::shared_ptr<Model> make_model(Algorithm algorithm = Algorithm::nmf, const st
   return m;
 }
 
-int index_of_id(std::int64_t id) { return static_cast<int>(id / 3); }
+int index_of_id(std::int64_t id) {
+  return static_cast<int>(id / 3);
+}
 
 std::vector<std::int64_t> ids_of(const json& movies) {
   std::vector<std::int64_t> out;
@@ -153,8 +159,9 @@ TEST_F(ServerTest, BindsAnEphemeralLoopbackPort) {
 }
 
 TEST_F(ServerTest, SecurityHeadersOnEveryKindOfResponse) {
-  for (const std::string path : {"/", "/healthz", "/metrics", "/static/app.css", "/poster/3.svg", "/api/v1/movies/3",
-                                 "/api/v1/movies/999999", "/nope", "/api/v1/nope", "/api/v1/movies/popular?size=x"}) {
+  for (const std::string path :
+       {"/", "/healthz", "/metrics", "/static/app.css", "/poster/3.svg", "/api/v1/movies/3",
+        "/api/v1/movies/999999", "/nope", "/api/v1/nope", "/api/v1/movies/popular?size=x"}) {
     auto res = cli->Get(path);
     ASSERT_TRUE(res) << path;
     expect_security_headers(*res, path);
@@ -197,8 +204,8 @@ TEST_F(ServerTest, MovieDetailsHaveTheDocumentedShape) {
   const auto m = get_json("/api/v1/movies/3");
   std::set<std::string> keys;
   for (const auto& [k, v] : m.items()) keys.insert(k);
-  EXPECT_EQ(keys, (std::set<std::string>{"id", "title", "year", "genres", "imdb_id", "tmdb_id", "rating_count",
-                                         "rating_mean", "poster", "links"}));
+  EXPECT_EQ(keys, (std::set<std::string>{"id", "title", "year", "genres", "imdb_id", "tmdb_id",
+                                         "rating_count", "rating_mean", "poster", "links"}));
   EXPECT_EQ(m["id"], 3);
   EXPECT_EQ(m["title"], "Tom & Jerry: The <Movie>");
   EXPECT_EQ(m["year"], 1941);
@@ -246,7 +253,8 @@ TEST_F(ServerTest, PopularWithASeedIsRepeatable) {
   const auto b = get_json("/api/v1/movies/popular?seed=42&size=10&pool=100");
   EXPECT_EQ(a["seed"], 42);
   EXPECT_EQ(ids_of(a["movies"]), ids_of(b["movies"]));
-  EXPECT_NE(ids_of(get_json("/api/v1/movies/popular?seed=43&size=10&pool=100")["movies"]), ids_of(a["movies"]));
+  EXPECT_NE(ids_of(get_json("/api/v1/movies/popular?seed=43&size=10&pool=100")["movies"]),
+            ids_of(a["movies"]));
   for (auto id : ids_of(a["movies"])) EXPECT_LE(index_of_id(id), 100);
 }
 
@@ -346,7 +354,8 @@ TEST_F(ServerTest, EveryRegisteredRouteIsInTheOpenApiDocument) {
   for (const auto& r : routes) {
     registered.insert(r.method + " " + r.path);
     ASSERT_TRUE(doc["paths"].contains(r.path)) << r.path << " (" << r.name << ") is not documented";
-    EXPECT_TRUE(doc["paths"][r.path].contains(lower(r.method))) << r.method << " " << r.path << " is not documented";
+    EXPECT_TRUE(doc["paths"][r.path].contains(lower(r.method)))
+        << r.method << " " << r.path << " is not documented";
   }
   for (const auto& [path, ops] : doc["paths"].items()) {
     for (const auto& [method, op] : ops.items()) {
@@ -356,7 +365,8 @@ TEST_F(ServerTest, EveryRegisteredRouteIsInTheOpenApiDocument) {
         return m + " " + path;
       }();
       if (kDocumentedNotYetRegistered.contains(key)) {
-        EXPECT_FALSE(registered.contains(key)) << key << " is registered now: remove it from the not-yet list";
+        EXPECT_FALSE(registered.contains(key))
+            << key << " is registered now: remove it from the not-yet list";
       } else {
         EXPECT_TRUE(registered.contains(key)) << key << " is documented but not registered";
       }
@@ -422,7 +432,8 @@ TEST_F(ServerTest, HomePageShowsFifteenMostRatedMoviesWithSliders) {
   for (auto id : ids) {
     EXPECT_LE(index_of_id(id), 50);
     const auto sid = std::to_string(id);
-    EXPECT_NE(html.find("<label for=\"r-" + sid + "\">"), std::string::npos) << "slider " << sid << " has a label";
+    EXPECT_NE(html.find("<label for=\"r-" + sid + "\">"), std::string::npos)
+        << "slider " << sid << " has a label";
     EXPECT_NE(html.find("name=\"r" + sid + "\""), std::string::npos);
   }
   EXPECT_NE(html.find("haven\u2019t seen it"), std::string::npos);
@@ -490,7 +501,8 @@ TEST_F(ServerTest, ShowMeOthersKeepsTheRatings) {
   EXPECT_GT(slider, rated_section);
   EXPECT_NE(html.find("value=\"4.5\"", slider), std::string::npos);
   EXPECT_NE(html.find("4.5 \u2605"), std::string::npos);
-  EXPECT_EQ(html.find("name=\"r" + std::to_string(unrated) + "\""), std::string::npos) << "0 = not seen: dropped";
+  EXPECT_EQ(html.find("name=\"r" + std::to_string(unrated) + "\""), std::string::npos)
+      << "0 = not seen: dropped";
   EXPECT_NE(html.find("name=\"years\" value=\"old\" checked"), std::string::npos);
   EXPECT_EQ(html.find("id=\"rated-section\" aria-labelledby=\"rated-h\" hidden"), std::string::npos);
 }
@@ -583,7 +595,8 @@ TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatus) {
   EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   const std::string ok = "cinefactor_http_requests_total{route=\"movie\",method=\"GET\",status=\"200\"}";
   const std::string missing = "cinefactor_http_requests_total{route=\"movie\",method=\"GET\",status=\"404\"}";
-  const std::string unmatched = "cinefactor_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}";
+  const std::string unmatched =
+      "cinefactor_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}";
   const auto before = res->body;
   for (int i = 0; i < 3; ++i) get_json("/api/v1/movies/3");
   get_json("/api/v1/movies/999999", 404);
@@ -593,16 +606,19 @@ TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatus) {
   EXPECT_EQ(metric_value(after, missing), metric_value(before, missing) + 1);
   EXPECT_EQ(metric_value(after, unmatched), metric_value(before, unmatched) + 1);
   EXPECT_EQ(metric_value(after, "cinefactor_http_request_duration_seconds_count{route=\"movie\"}"), 4);
-  EXPECT_EQ(metric_value(after, "cinefactor_http_request_duration_seconds_bucket{route=\"movie\",le=\"+Inf\"}"), 4);
+  EXPECT_EQ(
+      metric_value(after, "cinefactor_http_request_duration_seconds_bucket{route=\"movie\",le=\"+Inf\"}"), 4);
   EXPECT_NE(after.find("# TYPE cinefactor_http_request_duration_seconds histogram"), std::string::npos);
   EXPECT_NE(after.find("cinefactor_http_request_duration_seconds_bucket{route=\"movie\",le=\"0.005\"}"),
             std::string::npos);
-  EXPECT_NE(after.find("cinefactor_model_info{name=\"nmf\",algorithm=\"nmf\",rank=\"3\",users=\"10\",movies=\"200\","
-                       "fingerprint=\"abcdef0123456789\"} 1"),
+  EXPECT_NE(after.find(
+                "cinefactor_model_info{name=\"nmf\",algorithm=\"nmf\",rank=\"3\",users=\"10\",movies=\"200\","
+                "fingerprint=\"abcdef0123456789\"} 1"),
             std::string::npos);
   // Buckets are cumulative.
   std::int64_t previous = 0;
-  const std::regex bucket(R"re(cinefactor_http_request_duration_seconds_bucket\{route="movie",le="[^"]+"\} (\d+))re");
+  const std::regex bucket(
+      R"re(cinefactor_http_request_duration_seconds_bucket\{route="movie",le="[^"]+"\} (\d+))re");
   for (std::sregex_iterator it(after.begin(), after.end(), bucket), end; it != end; ++it) {
     const auto v = std::stoll((*it)[1].str());
     EXPECT_GE(v, previous);
@@ -614,9 +630,14 @@ TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatus) {
 TEST_F(ServerTest, ManyConcurrentClients) {
   constexpr int kThreads = 16;
   constexpr int kRequests = 50;
-  const std::vector<std::string> paths{"/api/v1/movies/popular", "/api/v1/movies/search?q=star", "/api/v1/movies/30",
-                                       "/",                     "/healthz",                      "/static/app.css",
-                                       "/poster/9.svg",         "/api/v1/movies/999999"};
+  const std::vector<std::string> paths{"/api/v1/movies/popular",
+                                       "/api/v1/movies/search?q=star",
+                                       "/api/v1/movies/30",
+                                       "/",
+                                       "/healthz",
+                                       "/static/app.css",
+                                       "/poster/9.svg",
+                                       "/api/v1/movies/999999"};
   std::atomic<int> failures{0};
   std::atomic<int> answered{0};
   const int port = server->port();

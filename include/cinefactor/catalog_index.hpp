@@ -39,7 +39,7 @@ class CatalogIndex {
   std::vector<std::int64_t> sorted_ids_;      // ascending
   std::vector<std::int32_t> position_of_id_;  // aligned with sorted_ids_
   std::vector<std::int32_t> by_popularity_;
-  std::vector<std::string> folded_titles_;    // aligned with the catalog
+  std::vector<std::string> folded_titles_;  // aligned with the catalog
 };
 
 }  // namespace cinefactor

@@ -63,16 +63,16 @@ class ModelRegistry {
 };
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";  // loopback unless told otherwise
-  int port = 8080;                 // 0 = any free port (see Server::port())
-  int threads = 0;                 // request worker threads; 0 = sized to the machine
+  std::string host = "127.0.0.1";          // loopback unless told otherwise
+  int port = 8080;                         // 0 = any free port (see Server::port())
+  int threads = 0;                         // request worker threads; 0 = sized to the machine
   std::size_t max_body_bytes = 64 * 1024;  // larger request bodies get 413
   std::chrono::seconds read_timeout{5};
   std::chrono::seconds write_timeout{5};
-  std::size_t page_movies = 15;  // movies to rate on the home page
-  std::size_t page_pool = 50;    // ... drawn from this many most-rated ones
+  std::size_t page_movies = 15;       // movies to rate on the home page
+  std::size_t page_pool = 50;         // ... drawn from this many most-rated ones
   std::optional<std::uint64_t> seed;  // fixes the random draws (tests); fresh randomness when empty
-  TmdbOptions tmdb;              // credentials come from here (see TmdbOptions::from_environment)
+  TmdbOptions tmdb;                   // credentials come from here (see TmdbOptions::from_environment)
 };
 
 // A registered route, as documented in the OpenAPI document.

@@ -17,15 +17,15 @@
 namespace cinefactor {
 
 struct TmdbOptions {
-  std::string base_url = "https://api.themoviedb.org";        // env TMDB_BASE_URL, flag --tmdb-url
+  std::string base_url = "https://api.themoviedb.org";             // env TMDB_BASE_URL, flag --tmdb-url
   std::string image_base_url = "https://image.tmdb.org/t/p/w342";  // poster_path is appended
-  std::string api_key;       // v3 key, sent as ?api_key= (env TMDB_API_KEY)
-  std::string bearer_token;  // v4 read access token (env TMDB_BEARER_TOKEN or TMDB_READ_ACCESS_TOKEN)
+  std::string api_key;              // v3 key, sent as ?api_key= (env TMDB_API_KEY)
+  std::string bearer_token;         // v4 read access token (env TMDB_BEARER_TOKEN or TMDB_READ_ACCESS_TOKEN)
   std::filesystem::path cache_dir;  // empty = $XDG_CACHE_HOME/cinefactor/tmdb or ~/.cache/cinefactor/tmdb
   std::chrono::milliseconds ttl{std::chrono::hours(24 * 7)};       // a found movie
   std::chrono::milliseconds negative_ttl{std::chrono::hours(24)};  // TMDB does not know the movie (404)
   std::chrono::milliseconds error_ttl{std::chrono::minutes(10)};   // 5xx, malformed answer, no connection
-  std::chrono::milliseconds wait{300};            // the longest a caller waits for a lookup
+  std::chrono::milliseconds wait{300};                             // the longest a caller waits for a lookup
   std::chrono::milliseconds request_timeout{5000};  // connect / read timeout of one HTTP request
 
   bool has_credentials() const noexcept { return !api_key.empty() || !bearer_token.empty(); }
@@ -46,9 +46,9 @@ struct MovieMedia {
 // Links that need no lookup: IMDb and TMDB pages, the placeholder poster, a trailer search.
 MovieMedia offline_media(const Movie& movie);
 std::string placeholder_poster_path(std::int64_t movie_id);  // "/poster/{id}.svg"
-std::string imdb_url(std::int64_t imdb_id);                   // https://www.imdb.com/title/tt0114709/
-std::string tmdb_url(std::int64_t tmdb_id);                   // https://www.themoviedb.org/movie/862
-std::string trailer_search_url(const Movie& movie);           // YouTube search for "title year trailer"
+std::string imdb_url(std::int64_t imdb_id);                  // https://www.imdb.com/title/tt0114709/
+std::string tmdb_url(std::int64_t tmdb_id);                  // https://www.themoviedb.org/movie/862
+std::string trailer_search_url(const Movie& movie);          // YouTube search for "title year trailer"
 // An SVG poster: the title (escaped, wrapped) and year on a colour derived from the movie id.
 std::string placeholder_poster_svg(const Movie& movie);
 
