@@ -12,11 +12,11 @@ namespace {
 
 constexpr std::size_t kAmbiguityListed = 8;
 
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
 std::string fold_case(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  for (auto& c : out) c = lower(c);
   return out;
 }
 
@@ -26,18 +26,32 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Case-insensitive (ASCII) comparisons against an already folded query, without allocating: search
+// runs over the whole catalog on every keystroke of the web app's search box.
+bool iequals(std::string_view text, std::string_view folded) {
+  return text.size() == folded.size() &&
+         std::equal(text.begin(), text.end(), folded.begin(), [](char a, char b) { return lower(a) == b; });
+}
+bool istarts_with(std::string_view text, std::string_view folded) {
+  return text.size() >= folded.size() && iequals(text.substr(0, folded.size()), folded);
+}
+bool icontains(std::string_view text, std::string_view folded) {
+  return std::search(text.begin(), text.end(), folded.begin(), folded.end(),
+                     [](char a, char b) { return lower(a) == b; }) != text.end();
+}
+
 std::string with_year(const Movie& m) {
   return m.year > 0 ? fmt::format("{} ({})", m.title, m.year) : m.title;
 }
 
 enum class MatchKind { exact = 0, prefix = 1, contains = 2, none = 3 };
 
-MatchKind match(const Movie& movie, const std::string& query) {
-  const auto title = fold_case(movie.title);
-  const auto full = fold_case(with_year(movie));
-  if (title == query || full == query) return MatchKind::exact;
-  if (title.starts_with(query)) return MatchKind::prefix;
-  if (full.find(query) != std::string::npos) return MatchKind::contains;
+// The query may name the year too ("heat (1995)"): it is matched against "title (year)" as well.
+MatchKind match(const Movie& movie, std::string_view folded) {
+  const bool names_year = movie.year > 0 && folded.find('(') != std::string_view::npos;
+  if (iequals(movie.title, folded) || (names_year && iequals(with_year(movie), folded))) return MatchKind::exact;
+  if (istarts_with(movie.title, folded)) return MatchKind::prefix;
+  if (icontains(movie.title, folded) || (names_year && icontains(with_year(movie), folded))) return MatchKind::contains;
   return MatchKind::none;
 }
 

@@ -27,10 +27,7 @@
 #include "cinefactor/error.hpp"
 #include "cinefactor/progress.hpp"
 
-namespace cinefactor::embedded {
-extern const unsigned char movielens_registry[];
-extern const std::size_t movielens_registry_size;
-}  // namespace cinefactor::embedded
+#include "embedded.hpp"
 
 namespace cinefactor {
 namespace {
@@ -382,7 +379,9 @@ DatasetRegistry load_registry(const fs::path& path) {
 }
 
 std::string_view embedded_registry_text() {
-  return {reinterpret_cast<const char*>(embedded::movielens_registry), embedded::movielens_registry_size};
+  const auto* entry = detail::find_embedded(detail::kDataFiles, detail::kDataFilesCount, "movielens.json");
+  if (entry == nullptr) throw Error("the dataset registry was not embedded into this build");
+  return detail::embedded_bytes(*entry);
 }
 
 const DatasetRegistry& builtin_registry() {
