@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <functional>
 #include <map>
 #include <numeric>
 
@@ -29,6 +30,12 @@ constexpr int kSklearnCheckEvery = 10;
 constexpr double kSklearnEpsilon = static_cast<double>(std::numeric_limits<float>::epsilon());
 // Relative slack on the KKT conditions when accepting an exact solve on the free set.
 constexpr double kKktSlack = 1e-10;
+// Up to this many results, top-N keeps a sorted buffer while scanning (most movies are rejected by one
+// comparison); beyond it, nth_element over all candidates.
+constexpr std::size_t kBoundedSelectMax = 128;
+// Score only the movies above the popularity floor (gathered rows) when they are at most this fraction
+// of all movies; above it one streamed matrix-vector product over everything is faster.
+constexpr double kSubsetScoringMaxFraction = 0.6;
 // How many offending entries an error message lists before summarizing.
 constexpr std::size_t kMaxListed = 20;
 
@@ -262,6 +269,13 @@ Recommender::Recommender(std::shared_ptr<const Model> model, RecommenderOptions 
       genre_bits_[j * genre_words_ + bit / 64] |= std::uint64_t{1} << (bit % 64);
     }
   }
+  by_count_.resize(n);
+  std::iota(by_count_.begin(), by_count_.end(), 0);
+  std::stable_sort(by_count_.begin(), by_count_.end(), [&](std::int32_t a, std::int32_t b) {
+    return counts_[static_cast<std::size_t>(a)] > counts_[static_cast<std::size_t>(b)];
+  });
+  sorted_counts_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) sorted_counts_[i] = counts_[static_cast<std::size_t>(by_count_[i])];
 }
 
 std::vector<std::string> Recommender::genres() const { return genre_names_; }
@@ -413,21 +427,42 @@ FoldIn Recommender::fold_in_resolved(std::span<const VisitorRating> ratings, std
   return out;
 }
 
-void Recommender::score_all(const FoldIn& user, std::span<float> out) const {
+Recommender::Subset Recommender::floor_subset(std::int32_t min_ratings) const {
+  if (min_ratings <= 0 || model_->rank() == 0) return std::nullopt;
+  const auto passing = static_cast<std::size_t>(
+      std::upper_bound(sorted_counts_.begin(), sorted_counts_.end(), min_ratings, std::greater<>()) -
+      sorted_counts_.begin());
+  // Rows gathered one by one cost more per row than a streamed matrix-vector product.
+  if (static_cast<double>(passing) > kSubsetScoringMaxFraction * static_cast<double>(by_count_.size())) {
+    return std::nullopt;
+  }
+  return std::span<const std::int32_t>(by_count_).first(passing);
+}
+
+void Recommender::score(std::span<const float> query, float base, bool with_movie_bias,
+                        Subset subset, std::span<float> out) const {
   const Model& m = *model_;
   const auto n = static_cast<Eigen::Index>(m.n_movies());
   const auto k = static_cast<Eigen::Index>(m.rank());
-  Eigen::Map<Eigen::VectorXf> scores(out.data(), n);
-  const float base = m.global_offset + user.bias;
-  if (k > 0) {
-    const Eigen::Map<const RowMatrixXf> H(m.movie_factors.data.data(), n, k);
-    const Eigen::Map<const Eigen::VectorXf> u(user.factors.data(), k);
-    scores.noalias() = H * u;
-    scores.array() += base;
-  } else {
-    scores.setConstant(base);
+  const bool biased = with_movie_bias && !m.movie_bias.empty();
+  const Eigen::Map<const RowMatrixXf> H(m.movie_factors.data.data(), k > 0 ? n : 0, k);
+  const Eigen::Map<const Eigen::VectorXf> u(query.data(), k);
+  if (!subset) {
+    Eigen::Map<Eigen::VectorXf> scores(out.data(), n);
+    if (k > 0) {
+      scores.noalias() = H * u;
+      scores.array() += base;
+    } else {
+      scores.setConstant(base);
+    }
+    if (biased) scores += Eigen::Map<const Eigen::VectorXf>(m.movie_bias.data(), n);
+    return;
   }
-  if (!m.movie_bias.empty()) scores += Eigen::Map<const Eigen::VectorXf>(m.movie_bias.data(), n);
+  for (const auto j : *subset) {
+    float s = base + (biased ? m.movie_bias[static_cast<std::size_t>(j)] : 0.0f);
+    if (k > 0) s += H.row(j).dot(u);
+    out[static_cast<std::size_t>(j)] = s;
+  }
 }
 
 Recommender::FilterMask Recommender::compile_filters(const Filters& filters) const {
@@ -517,17 +552,10 @@ bool Recommender::passes(const FilterMask& mask, std::int32_t movie) const noexc
   return true;
 }
 
-void Recommender::select_top(std::span<const float> scores, const FilterMask& mask,
-                             std::span<const std::int32_t> exclude, int top_n,
+void Recommender::select_top(std::span<const float> scores, Subset subset,
+                             const FilterMask& mask, std::span<const std::int32_t> exclude, int top_n,
                              std::vector<std::int32_t>& candidates) const {
   const Model& m = *model_;
-  candidates.clear();
-  std::size_t next_excluded = 0;
-  for (std::int32_t j = 0; j < m.n_movies(); ++j) {
-    while (next_excluded < exclude.size() && exclude[next_excluded] < j) ++next_excluded;
-    if (next_excluded < exclude.size() && exclude[next_excluded] == j) continue;
-    if (passes(mask, j)) candidates.push_back(j);
-  }
   // Higher score, then more ratings, then lower movie id: a total order, so results are reproducible.
   auto better = [&](std::int32_t a, std::int32_t b) {
     const float sa = scores[static_cast<std::size_t>(a)];
@@ -538,7 +566,35 @@ void Recommender::select_top(std::span<const float> scores, const FilterMask& ma
     if (ca != cb) return ca > cb;
     return m.movie_ids[static_cast<std::size_t>(a)] < m.movie_ids[static_cast<std::size_t>(b)];
   };
-  const auto n = std::min(candidates.size(), static_cast<std::size_t>(top_n));
+  const auto wanted = static_cast<std::size_t>(top_n);
+  const bool bounded = wanted <= kBoundedSelectMax;
+  candidates.clear();
+  auto consider = [&](std::int32_t j) {
+    // Bounded selection: the N best so far stay sorted; most movies lose to the current N-th on the
+    // score alone, before any filter is looked at.
+    if (bounded && candidates.size() == wanted &&
+        scores[static_cast<std::size_t>(j)] < scores[static_cast<std::size_t>(candidates.back())]) {
+      return;
+    }
+    if (std::binary_search(exclude.begin(), exclude.end(), j) || !passes(mask, j)) return;
+    if (!bounded) {
+      candidates.push_back(j);
+      return;
+    }
+    if (candidates.size() == wanted) {
+      if (!better(j, candidates.back())) return;
+      candidates.pop_back();
+    }
+    candidates.insert(std::upper_bound(candidates.begin(), candidates.end(), j, better), j);
+  };
+  if (!subset) {
+    for (std::int32_t j = 0; j < m.n_movies(); ++j) consider(j);
+  } else {
+    for (const auto j : *subset) consider(j);
+  }
+  if (bounded) return;
+  // Large N: partial selection over all candidates, then sort the selected.
+  const auto n = std::min(candidates.size(), wanted);
   const auto middle = candidates.begin() + static_cast<std::ptrdiff_t>(n);
   if (n < candidates.size()) std::nth_element(candidates.begin(), middle, candidates.end(), better);
   candidates.resize(n);
@@ -611,10 +667,11 @@ std::vector<Recommendation> Recommender::recommend(const RecommendRequest& reque
 
   Workspace& ws = thread_workspace();
   ws.scores.resize(static_cast<std::size_t>(m.n_movies()));
-  score_all(user, ws.scores);
+  const auto subset = floor_subset(mask.min_ratings);
+  score(user.factors, m.global_offset + user.bias, true, subset, ws.scores);
   std::vector<std::int32_t> exclude(rated.begin(), rated.end());
   std::sort(exclude.begin(), exclude.end());
-  select_top(ws.scores, mask, exclude, request.top_n, ws.candidates);
+  select_top(ws.scores, subset, mask, exclude, request.top_n, ws.candidates);
 
   std::vector<Recommendation> out;
   out.reserve(ws.candidates.size());
@@ -657,15 +714,20 @@ std::vector<SimilarMovie> Recommender::similar(std::int64_t movie_id, const Filt
   }
   Workspace& ws = thread_workspace();
   ws.scores.resize(static_cast<std::size_t>(n));
-  const Eigen::Map<const RowMatrixXf> H(m.movie_factors.data.data(), n, k);
-  Eigen::Map<Eigen::VectorXf> scores(ws.scores.data(), n);
-  scores.noalias() = H * Eigen::Map<const Eigen::VectorXf>(probe.factors.data(), k);
-  for (Eigen::Index j = 0; j < n; ++j) {
+  const auto subset = floor_subset(mask.min_ratings);
+  score(probe.factors, 0.0f, false, subset, ws.scores);
+  auto to_cosine = [&](std::int32_t j) {
     const float norm = norms_[static_cast<std::size_t>(j)];
-    scores[j] = norm > 0.0f ? std::clamp(scores[j] / norm, -1.0f, 1.0f) : 0.0f;
+    float& s = ws.scores[static_cast<std::size_t>(j)];
+    s = norm > 0.0f ? std::clamp(s / norm, -1.0f, 1.0f) : 0.0f;
+  };
+  if (!subset) {
+    for (std::int32_t j = 0; j < m.n_movies(); ++j) to_cosine(j);
+  } else {
+    for (const auto j : *subset) to_cosine(j);
   }
   const std::array<std::int32_t, 1> exclude{*query};
-  select_top(ws.scores, mask, exclude, top_n, ws.candidates);
+  select_top(ws.scores, subset, mask, exclude, top_n, ws.candidates);
   std::vector<SimilarMovie> out;
   for (const auto j : ws.candidates) {
     const auto jj = static_cast<std::size_t>(j);

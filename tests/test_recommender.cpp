@@ -678,15 +678,18 @@ TEST(RecommenderSimilar, CosineMatchesBruteForce) {
   for (const auto algorithm : {Algorithm::nmf, Algorithm::svd}) {
     auto m = std::make_shared<Model>(make_model(algorithm, NmfObjective::zero, 150, 6, 51));
     const Recommender rec(m);
+   for (const std::int32_t min_ratings : {0, 20, 45}) {  // 45 takes the scoring path over the popular subset
     Filters filters = no_filters();
     filters.genres_none = {"Horror"};
+    filters.min_ratings = min_ratings;
     const std::int32_t q = 17;
     std::vector<std::pair<double, std::int64_t>> expected;
     auto weight = [&](std::int32_t f) {
       return algorithm == Algorithm::svd ? double(m->singular_values[static_cast<std::size_t>(f)]) * m->singular_values[static_cast<std::size_t>(f)] : 1.0;
     };
     for (std::int32_t j = 0; j < 150; ++j) {
-      if (j == q || has_genre(m->catalog[static_cast<std::size_t>(j)], "Horror")) continue;
+      const auto& c = m->catalog[static_cast<std::size_t>(j)];
+      if (j == q || has_genre(c, "Horror") || c.rating_count < min_ratings) continue;
       double dot = 0.0, nq = 0.0, nj = 0.0;
       for (std::int32_t f = 0; f < 6; ++f) {
         dot += weight(f) * m->movie_factors(q, f) * m->movie_factors(j, f);
@@ -703,6 +706,7 @@ TEST(RecommenderSimilar, CosineMatchesBruteForce) {
       EXPECT_NEAR(got[i].similarity, expected[i].first, 1e-5);
       EXPECT_NE(got[i].movie_id, id_of(q));
     }
+   }
   }
 }
 
