@@ -33,9 +33,6 @@ constexpr double kKktSlack = 1e-10;
 // Up to this many results, top-N keeps a sorted buffer while scanning (most movies are rejected by one
 // comparison); beyond it, nth_element over all candidates.
 constexpr std::size_t kBoundedSelectMax = 128;
-// Score only the movies above the popularity floor (gathered rows) when they are at most this fraction
-// of all movies; above it one streamed matrix-vector product over everything is faster.
-constexpr double kSubsetScoringMaxFraction = 0.6;
 // How many offending entries an error message lists before summarizing.
 constexpr std::size_t kMaxListed = 20;
 
@@ -276,6 +273,20 @@ Recommender::Recommender(std::shared_ptr<const Model> model, RecommenderOptions 
   });
   sorted_counts_.resize(n);
   for (std::size_t i = 0; i < n; ++i) sorted_counts_[i] = counts_[static_cast<std::size_t>(by_count_[i])];
+  // Reordered copies of what scoring streams through, so a popularity floor reads a contiguous prefix.
+  sorted_factors_.resize(n * k);
+  for (std::size_t i = 0; i < n && k > 0; ++i) {
+    const auto row = m.movie_factors.row(by_count_[i]);
+    std::copy(row.begin(), row.end(), sorted_factors_.begin() + static_cast<std::ptrdiff_t>(i * k));
+  }
+  if (!m.movie_bias.empty()) {
+    sorted_bias_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) sorted_bias_[i] = m.movie_bias[static_cast<std::size_t>(by_count_[i])];
+  }
+  if (k > 0) {
+    sorted_norms_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) sorted_norms_[i] = norms_[static_cast<std::size_t>(by_count_[i])];
+  }
 }
 
 std::vector<std::string> Recommender::genres() const { return genre_names_; }
@@ -427,42 +438,25 @@ FoldIn Recommender::fold_in_resolved(std::span<const VisitorRating> ratings, std
   return out;
 }
 
-Recommender::Subset Recommender::floor_subset(std::int32_t min_ratings) const {
-  if (min_ratings <= 0 || model_->rank() == 0) return std::nullopt;
-  const auto passing = static_cast<std::size_t>(
+std::size_t Recommender::floor_prefix(std::int32_t min_ratings) const {
+  return static_cast<std::size_t>(
       std::upper_bound(sorted_counts_.begin(), sorted_counts_.end(), min_ratings, std::greater<>()) -
       sorted_counts_.begin());
-  // Rows gathered one by one cost more per row than a streamed matrix-vector product.
-  if (static_cast<double>(passing) > kSubsetScoringMaxFraction * static_cast<double>(by_count_.size())) {
-    return std::nullopt;
-  }
-  return std::span<const std::int32_t>(by_count_).first(passing);
 }
 
-void Recommender::score(std::span<const float> query, float base, bool with_movie_bias,
-                        Subset subset, std::span<float> out) const {
-  const Model& m = *model_;
-  const auto n = static_cast<Eigen::Index>(m.n_movies());
-  const auto k = static_cast<Eigen::Index>(m.rank());
-  const bool biased = with_movie_bias && !m.movie_bias.empty();
-  const Eigen::Map<const RowMatrixXf> H(m.movie_factors.data.data(), k > 0 ? n : 0, k);
-  const Eigen::Map<const Eigen::VectorXf> u(query.data(), k);
-  if (!subset) {
-    Eigen::Map<Eigen::VectorXf> scores(out.data(), n);
-    if (k > 0) {
-      scores.noalias() = H * u;
-      scores.array() += base;
-    } else {
-      scores.setConstant(base);
-    }
-    if (biased) scores += Eigen::Map<const Eigen::VectorXf>(m.movie_bias.data(), n);
-    return;
+void Recommender::score_prefix(std::span<const float> query, float base, bool with_movie_bias, std::size_t prefix,
+                               std::span<float> out) const {
+  const auto k = static_cast<Eigen::Index>(model_->rank());
+  const auto p = static_cast<Eigen::Index>(prefix);
+  Eigen::Map<Eigen::VectorXf> scores(out.data(), p);
+  if (k > 0) {
+    const Eigen::Map<const RowMatrixXf> H(sorted_factors_.data(), p, k);
+    scores.noalias() = H * Eigen::Map<const Eigen::VectorXf>(query.data(), k);
+    scores.array() += base;
+  } else {
+    scores.setConstant(base);
   }
-  for (const auto j : *subset) {
-    float s = base + (biased ? m.movie_bias[static_cast<std::size_t>(j)] : 0.0f);
-    if (k > 0) s += H.row(j).dot(u);
-    out[static_cast<std::size_t>(j)] = s;
-  }
+  if (with_movie_bias && !sorted_bias_.empty()) scores += Eigen::Map<const Eigen::VectorXf>(sorted_bias_.data(), p);
 }
 
 Recommender::FilterMask Recommender::compile_filters(const Filters& filters) const {
@@ -552,45 +546,39 @@ bool Recommender::passes(const FilterMask& mask, std::int32_t movie) const noexc
   return true;
 }
 
-void Recommender::select_top(std::span<const float> scores, Subset subset,
-                             const FilterMask& mask, std::span<const std::int32_t> exclude, int top_n,
+void Recommender::select_top(std::span<const float> scores, std::size_t prefix, const FilterMask& mask,
+                             std::span<const std::int32_t> exclude, int top_n,
                              std::vector<std::int32_t>& candidates) const {
   const Model& m = *model_;
   // Higher score, then more ratings, then lower movie id: a total order, so results are reproducible.
   auto better = [&](std::int32_t a, std::int32_t b) {
-    const float sa = scores[static_cast<std::size_t>(a)];
-    const float sb = scores[static_cast<std::size_t>(b)];
-    if (sa != sb) return sa > sb;
-    const auto ca = counts_[static_cast<std::size_t>(a)];
-    const auto cb = counts_[static_cast<std::size_t>(b)];
-    if (ca != cb) return ca > cb;
-    return m.movie_ids[static_cast<std::size_t>(a)] < m.movie_ids[static_cast<std::size_t>(b)];
+    const auto pa = static_cast<std::size_t>(a);
+    const auto pb = static_cast<std::size_t>(b);
+    if (scores[pa] != scores[pb]) return scores[pa] > scores[pb];
+    if (sorted_counts_[pa] != sorted_counts_[pb]) return sorted_counts_[pa] > sorted_counts_[pb];
+    return m.movie_ids[static_cast<std::size_t>(by_count_[pa])] < m.movie_ids[static_cast<std::size_t>(by_count_[pb])];
   };
   const auto wanted = static_cast<std::size_t>(top_n);
   const bool bounded = wanted <= kBoundedSelectMax;
   candidates.clear();
-  auto consider = [&](std::int32_t j) {
+  for (std::size_t position = 0; position < prefix; ++position) {
+    const auto i = static_cast<std::int32_t>(position);
     // Bounded selection: the N best so far stay sorted; most movies lose to the current N-th on the
     // score alone, before any filter is looked at.
-    if (bounded && candidates.size() == wanted &&
-        scores[static_cast<std::size_t>(j)] < scores[static_cast<std::size_t>(candidates.back())]) {
-      return;
+    if (bounded && candidates.size() == wanted && scores[position] < scores[static_cast<std::size_t>(candidates.back())]) {
+      continue;
     }
-    if (std::binary_search(exclude.begin(), exclude.end(), j) || !passes(mask, j)) return;
+    const auto movie = by_count_[position];
+    if (std::binary_search(exclude.begin(), exclude.end(), movie) || !passes(mask, movie)) continue;
     if (!bounded) {
-      candidates.push_back(j);
-      return;
+      candidates.push_back(i);
+      continue;
     }
     if (candidates.size() == wanted) {
-      if (!better(j, candidates.back())) return;
+      if (!better(i, candidates.back())) continue;
       candidates.pop_back();
     }
-    candidates.insert(std::upper_bound(candidates.begin(), candidates.end(), j, better), j);
-  };
-  if (!subset) {
-    for (std::int32_t j = 0; j < m.n_movies(); ++j) consider(j);
-  } else {
-    for (const auto j : *subset) consider(j);
+    candidates.insert(std::upper_bound(candidates.begin(), candidates.end(), i, better), i);
   }
   if (bounded) return;
   // Large N: partial selection over all candidates, then sort the selected.
@@ -667,17 +655,18 @@ std::vector<Recommendation> Recommender::recommend(const RecommendRequest& reque
 
   Workspace& ws = thread_workspace();
   ws.scores.resize(static_cast<std::size_t>(m.n_movies()));
-  const auto subset = floor_subset(mask.min_ratings);
-  score(user.factors, m.global_offset + user.bias, true, subset, ws.scores);
+  const auto prefix = floor_prefix(mask.min_ratings);
+  score_prefix(user.factors, m.global_offset + user.bias, true, prefix, ws.scores);
   std::vector<std::int32_t> exclude(rated.begin(), rated.end());
   std::sort(exclude.begin(), exclude.end());
-  select_top(ws.scores, subset, mask, exclude, request.top_n, ws.candidates);
+  select_top(ws.scores, prefix, mask, exclude, request.top_n, ws.candidates);
 
   std::vector<Recommendation> out;
   out.reserve(ws.candidates.size());
-  for (const auto j : ws.candidates) {
+  for (const auto position : ws.candidates) {
+    const auto j = by_count_[static_cast<std::size_t>(position)];
     const auto jj = static_cast<std::size_t>(j);
-    Recommendation rec{j, m.movie_ids[jj], ws.scores[jj], counts_[jj], {}};
+    Recommendation rec{j, m.movie_ids[jj], ws.scores[static_cast<std::size_t>(position)], counts_[jj], {}};
     if (request.explain > 0) {
       for (const auto& c : contributions_resolved(request.ratings, rated, j)) {
         if (static_cast<int>(rec.because.size()) == request.explain || !(c.contribution > 0.0f)) break;
@@ -714,24 +703,19 @@ std::vector<SimilarMovie> Recommender::similar(std::int64_t movie_id, const Filt
   }
   Workspace& ws = thread_workspace();
   ws.scores.resize(static_cast<std::size_t>(n));
-  const auto subset = floor_subset(mask.min_ratings);
-  score(probe.factors, 0.0f, false, subset, ws.scores);
-  auto to_cosine = [&](std::int32_t j) {
-    const float norm = norms_[static_cast<std::size_t>(j)];
-    float& s = ws.scores[static_cast<std::size_t>(j)];
-    s = norm > 0.0f ? std::clamp(s / norm, -1.0f, 1.0f) : 0.0f;
-  };
-  if (!subset) {
-    for (std::int32_t j = 0; j < m.n_movies(); ++j) to_cosine(j);
-  } else {
-    for (const auto j : *subset) to_cosine(j);
+  const auto prefix = floor_prefix(mask.min_ratings);
+  score_prefix(probe.factors, 0.0f, false, prefix, ws.scores);
+  for (std::size_t i = 0; i < prefix; ++i) {
+    const float norm = sorted_norms_[i];
+    ws.scores[i] = norm > 0.0f ? std::clamp(ws.scores[i] / norm, -1.0f, 1.0f) : 0.0f;
   }
   const std::array<std::int32_t, 1> exclude{*query};
-  select_top(ws.scores, subset, mask, exclude, top_n, ws.candidates);
+  select_top(ws.scores, prefix, mask, exclude, top_n, ws.candidates);
   std::vector<SimilarMovie> out;
-  for (const auto j : ws.candidates) {
+  for (const auto position : ws.candidates) {
+    const auto j = by_count_[static_cast<std::size_t>(position)];
     const auto jj = static_cast<std::size_t>(j);
-    out.push_back({j, m.movie_ids[jj], ws.scores[jj], counts_[jj]});
+    out.push_back({j, m.movie_ids[jj], ws.scores[static_cast<std::size_t>(position)], counts_[jj]});
   }
   return out;
 }

@@ -141,17 +141,16 @@ class Recommender {
   // Movie indices of the ratings (same order); throws InvalidArgument naming every bad entry.
   std::vector<std::int32_t> resolve(std::span<const VisitorRating> ratings) const;
   FoldIn fold_in_resolved(std::span<const VisitorRating> ratings, std::span<const std::int32_t> rated) const;
-  // The movies that clear the popularity floor, most rated first, when they are few enough that scoring
-  // only them beats one matrix-vector product over all movies; else nullopt (score everything).
-  using Subset = std::optional<std::span<const std::int32_t>>;
-  Subset floor_subset(std::int32_t min_ratings) const;
-  // out[j] = base + movie_bias[j] (when `with_movie_bias`) + dot(query, movie_factors[j]) for every j in
-  // `subset`, or for all movies when it is nullopt.
-  void score(std::span<const float> query, float base, bool with_movie_bias, Subset subset,
-             std::span<float> out) const;
-  // Leaves the best `top_n` movies of `subset` (all movies when nullopt) that pass `mask` and are not in
-  // `exclude` (sorted) in `candidates`, best first.
-  void select_top(std::span<const float> scores, Subset subset, const FilterMask& mask,
+  // Movies are scored in popularity order (most rated first), so the movies that clear a popularity
+  // floor are a prefix: one matrix-vector product over the first `floor_prefix(min_ratings)` rows of
+  // the reordered factors. Positions below index that order; by_count_[position] is the movie index.
+  std::size_t floor_prefix(std::int32_t min_ratings) const;
+  // out[i] = base + movie_bias + dot(query, factors) of the movie at position i, for i < prefix.
+  void score_prefix(std::span<const float> query, float base, bool with_movie_bias, std::size_t prefix,
+                    std::span<float> out) const;
+  // Leaves the positions of the best `top_n` movies among the first `prefix` positions that pass `mask`
+  // and whose movie index is not in `exclude` (sorted) in `candidates`, best first.
+  void select_top(std::span<const float> scores, std::size_t prefix, const FilterMask& mask,
                   std::span<const std::int32_t> exclude, int top_n, std::vector<std::int32_t>& candidates) const;
   std::vector<Contribution> contributions_resolved(std::span<const VisitorRating> ratings,
                                                    std::span<const std::int32_t> rated, std::int32_t movie) const;
@@ -170,8 +169,11 @@ class Recommender {
   std::vector<float> norms_;           // weighted norm of each movie's factor row
   std::vector<std::int32_t> years_;
   std::vector<std::int32_t> counts_;
-  std::vector<std::int32_t> by_count_;         // movie indices, most rated first (ties: lower index)
-  std::vector<std::int32_t> sorted_counts_;    // counts_ in by_count_ order (descending)
+  std::vector<std::int32_t> by_count_;       // position -> movie index, most rated first (ties: lower index)
+  std::vector<std::int32_t> sorted_counts_;  // rating count by position (descending)
+  std::vector<float> sorted_factors_;        // movie factors by position, row-major (a reordered copy)
+  std::vector<float> sorted_bias_;           // movie biases by position, or empty
+  std::vector<float> sorted_norms_;          // norms_ by position
   std::vector<std::string> genre_names_;  // bit i of a mask = genre_names_[i]
   std::size_t genre_words_ = 0;           // 64-bit words per movie
   std::vector<std::uint64_t> genre_bits_;  // n_movies * genre_words_
