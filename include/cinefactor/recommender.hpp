@@ -1,0 +1,182 @@
+// Recommendations for a visitor the model has never seen: the visitor's handful of ratings are
+// folded into the model's factor space (no retraining), every movie is scored, filtered (already
+// rated, years, genres, popularity floor) and the best N are returned with the rated movies that
+// explain them. Also: movies similar to a given movie (cosine in factor space).
+//
+// A Recommender is built once per model and precomputes what every request needs (the Gram matrix
+// for scikit-learn-style NMF fold-in, factor norms, per-movie year / rating count / genre masks).
+// All request methods are const and keep no shared mutable state: any number of threads may call
+// them on one Recommender at the same time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cinefactor/dataset.hpp"
+#include "cinefactor/model.hpp"
+
+namespace cinefactor {
+
+// One rating the visitor gave, by original MovieLens movie id.
+struct VisitorRating {
+  std::int64_t movie_id = 0;
+  float rating = 0.0f;
+};
+
+enum class YearFilter {
+  any,         // no year restriction (movies with unknown year stay in)
+  older,       // year < boundary_year ("old")
+  newer,       // year >= boundary_year ("new")
+  range,       // year_from <= year <= year_to
+};
+// "any", "old", "new" (a range has no name: set year_from/year_to).
+std::optional<YearFilter> parse_year_filter(std::string_view name) noexcept;
+std::string_view year_filter_name(YearFilter filter) noexcept;
+
+// Default popularity floor: movies with fewer ratings than this in the training data are not
+// recommended (too little evidence for their factors). A provisional value for small data; the
+// default may be tuned by measurement.
+inline constexpr std::int32_t kDefaultMinRatings = 20;
+inline constexpr std::int32_t kDefaultBoundaryYear = 2000;
+
+struct Filters {
+  YearFilter years = YearFilter::any;
+  std::int32_t boundary_year = kDefaultBoundaryYear;  // for older / newer
+  std::int32_t year_from = 0;                         // for range, inclusive
+  std::int32_t year_to = 0;                           // for range, inclusive
+  std::vector<std::string> genres_any;   // keep movies with at least one of these (empty: no restriction)
+  std::vector<std::string> genres_none;  // drop movies with any of these
+  std::int32_t min_ratings = kDefaultMinRatings;  // rating count in the training data
+};
+
+// How much one rated movie contributed to a recommendation.
+struct Contribution {
+  std::int32_t movie_index = 0;
+  std::int64_t movie_id = 0;
+  float rating = 0.0f;        // the visitor's rating of it
+  float contribution = 0.0f;  // SVD: exact additive term of the score; NMF: attribution weight
+  float share = 0.0f;         // contribution / sum of |contribution| over all rated movies
+};
+
+struct Recommendation {
+  std::int32_t movie_index = 0;
+  std::int64_t movie_id = 0;
+  float score = 0.0f;  // predicted rating when the model predicts ratings, else the model's raw score
+  std::int32_t rating_count = 0;
+  std::vector<Contribution> because;  // the rated movies that contributed most, largest first
+};
+
+struct SimilarMovie {
+  std::int32_t movie_index = 0;
+  std::int64_t movie_id = 0;
+  float similarity = 0.0f;  // cosine in factor space, in [-1, 1]
+  std::int32_t rating_count = 0;
+};
+
+// The visitor folded into the model: what a trained user's row would be.
+struct FoldIn {
+  std::vector<float> factors;  // rank() values (empty for rank-0 models)
+  float bias = 0.0f;           // the visitor's user bias (models with user biases), else 0
+  int iterations = 0;          // solver iterations / sweeps used (0 for closed forms)
+};
+
+struct RecommendRequest {
+  std::vector<VisitorRating> ratings;
+  Filters filters;
+  int top_n = 10;
+  int explain = 3;  // contributions per recommendation (0: none)
+};
+
+struct RecommenderOptions {
+  RatingScale scale;  // visitor ratings outside it are rejected (MovieLens: 0.5 .. 5)
+  // Masked-NMF fold-in: coordinate-descent NNLS with exact solves on the active set.
+  int nnls_max_sweeps = 2000;      // coordinate sweeps before giving up on the tolerance
+  double nnls_tolerance = 1e-7;    // stop when no coordinate moves more than this (relative to |x|max, at least 1)
+  int nnls_sweeps_per_solve = 8;   // sweeps between attempts to finish with an exact solve on the free set
+  // Zero-NMF fold-in (scikit-learn NMF.transform): iterations and tolerance; <= 0 / < 0 means "from the
+  // model's hyperparameters max_iterations / tolerance, else scikit-learn's defaults 200 / 1e-4".
+  int transform_max_iterations = 0;
+  double transform_tolerance = -1.0;
+};
+
+class Recommender {
+ public:
+  explicit Recommender(std::shared_ptr<const Model> model, RecommenderOptions options = {});
+  Recommender(const Recommender&) = delete;
+  Recommender& operator=(const Recommender&) = delete;
+
+  const Model& model() const noexcept { return *model_; }
+  const RecommenderOptions& options() const noexcept { return options_; }
+
+  // The visitor's factor vector (+ bias) from their ratings. Throws InvalidArgument for unknown movie
+  // ids (naming all of them), repeated ids, and ratings that are NaN or outside the scale.
+  FoldIn fold_in(std::span<const VisitorRating> ratings) const;
+
+  // Fold-in, score every movie, filter, top-N with explanations. Best first; ties broken by more
+  // ratings, then lower movie id.
+  std::vector<Recommendation> recommend(const RecommendRequest& request) const;
+
+  // Movies most similar to `movie_id` by cosine of their factor vectors (SVD: weighted by the
+  // singular values, i.e. rows of V*Sigma). The movie itself is excluded. Throws InvalidArgument for
+  // models without factors and for unknown ids.
+  std::vector<SimilarMovie> similar(std::int64_t movie_id, const Filters& filters, int top_n) const;
+
+  // Every rated movie's contribution to the score of `movie_id` for this visitor, largest first (see
+  // docs: exact additive terms for SVD, a rating-weighted cosine attribution for NMF, none for models
+  // without factors). recommend() reports the first `explain` positive ones.
+  std::vector<Contribution> contributions(std::span<const VisitorRating> ratings, std::int64_t movie_id) const;
+
+  // The genre names the catalog knows, sorted.
+  std::vector<std::string> genres() const;
+
+ private:
+  struct FilterMask;
+  FilterMask compile_filters(const Filters& filters) const;
+  bool passes(const FilterMask& mask, std::int32_t movie) const noexcept;
+  // Movie indices of the ratings (same order); throws InvalidArgument naming every bad entry.
+  std::vector<std::int32_t> resolve(std::span<const VisitorRating> ratings) const;
+  FoldIn fold_in_resolved(std::span<const VisitorRating> ratings, std::span<const std::int32_t> rated) const;
+  // Movies are scored in popularity order (most rated first), so the movies that clear a popularity
+  // floor are a prefix: one matrix-vector product over the first `floor_prefix(min_ratings)` rows of
+  // the reordered factors. Positions below index that order; by_count_[position] is the movie index.
+  std::size_t floor_prefix(std::int32_t min_ratings) const;
+  // out[i] = base + movie_bias + dot(query, factors) of the movie at position i, for i < prefix.
+  void score_prefix(std::span<const float> query, float base, bool with_movie_bias, std::size_t prefix,
+                    std::span<float> out) const;
+  // Leaves the positions of the best `top_n` movies among the first `prefix` positions that pass `mask`
+  // and whose movie index is not in `exclude` (sorted) in `candidates`, best first.
+  void select_top(std::span<const float> scores, std::size_t prefix, const FilterMask& mask,
+                  std::span<const std::int32_t> exclude, int top_n, std::vector<std::int32_t>& candidates) const;
+  std::vector<Contribution> contributions_resolved(std::span<const VisitorRating> ratings,
+                                                   std::span<const std::int32_t> rated, std::int32_t movie) const;
+
+  std::shared_ptr<const Model> model_;
+  RecommenderOptions options_;
+
+  enum class FoldKind { none, user_bias, masked_nnls, sklearn_transform, projection };
+  FoldKind kind_ = FoldKind::none;
+  double l2_user_ = 0.0;   // masked NMF
+  double l2_bias_ = 0.0;   // masked NMF with biases, bias model
+  int transform_max_iterations_ = 0;
+  double transform_tolerance_ = 0.0;
+  std::vector<double> gram_;           // k x k H^T H over all movies (zero-NMF fold-in), row-major
+  std::vector<float> similarity_weights_;  // per factor weight for cosine (SVD: sigma^2; else 1)
+  std::vector<float> norms_;           // weighted norm of each movie's factor row
+  std::vector<std::int32_t> years_;
+  std::vector<std::int32_t> counts_;
+  std::vector<std::int32_t> by_count_;       // position -> movie index, most rated first (ties: lower index)
+  std::vector<std::int32_t> sorted_counts_;  // rating count by position (descending)
+  std::vector<float> sorted_factors_;        // movie factors by position, row-major (a reordered copy)
+  std::vector<float> sorted_bias_;           // movie biases by position, or empty
+  std::vector<float> sorted_norms_;          // norms_ by position
+  std::vector<std::string> genre_names_;  // bit i of a mask = genre_names_[i]
+  std::size_t genre_words_ = 0;           // 64-bit words per movie
+  std::vector<std::uint64_t> genre_bits_;  // n_movies * genre_words_
+};
+
+}  // namespace cinefactor
