@@ -6,6 +6,7 @@ namespace cinefactor::cli {
 void register_data_commands(CLI::App& app) {
   auto* data = app.add_subcommand("data", "Get, generate and describe rating datasets");
   data->require_subcommand(1);
+  register_data_synth(*data);
 }
 
 }  // namespace cinefactor::cli

@@ -8,5 +8,7 @@ namespace cinefactor::cli {
 
 void register_device_command(CLI::App& app);
 void register_data_commands(CLI::App& app);
+// `data` subcommands, called from register_data_commands.
+void register_data_synth(CLI::App& data);
 
 }  // namespace cinefactor::cli
