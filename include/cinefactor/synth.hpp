@@ -37,9 +37,12 @@ struct SynthModelParams {
   // Choice: a sampled movie is kept with probability sigmoid(choice_sharpness * taste), so users rate
   // what they like more often (missing not at random, as in MovieLens).
   double choice_sharpness = 1.6;
-  // Movie popularity weight exp(popularity_sigma * z), z ~ N(0, 1): log-normal, so a few movies are
-  // drawn by a large share of users and most by almost none.
+  // Movie popularity weight exp(sigma * z), z ~ N(0, 1), sigma = popularity_sigma above the median
+  // and popularity_sigma_low below it: log-normal, so a few movies are drawn by a large share of users
+  // and most by almost none; the lower half sets how obscure the long tail is.
   double popularity_sigma = 2.0;
+  double popularity_sigma_low = 2.0;
+  double popularity_z_cap = 1e9;  // z above it counts as the cap: a plateau of equally popular hits
   // User activity: ratings = min_user_ratings + lognormal(log(activity_median_excess), activity_sigma)
   // before scaling to the exact total.
   double activity_median_excess = 50.0;
