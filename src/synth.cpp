@@ -125,9 +125,9 @@ class AliasTable {
   }
   // One 64-bit draw: the high half picks the slot, the low 24 bits the coin.
   std::int32_t draw(Rng& rng) const { return resolve(rng.next()); }
-  // The same in two steps, so that a caller can prefetch the slot long before resolving it.
-  std::size_t slot(std::uint64_t bits) const { return static_cast<std::size_t>(((bits >> 32) * entries_.size()) >> 32); }
-  const void* slot_address(std::uint64_t bits) const { return &entries_[slot(bits)]; }
+  std::size_t slot(std::uint64_t bits) const {
+    return static_cast<std::size_t>(((bits >> 32) * entries_.size()) >> 32);
+  }
   std::int32_t resolve(std::uint64_t bits) const {
     const auto i = slot(bits);
     const float coin = static_cast<float>(bits & kCoinMask) * kCoinScale;
@@ -146,6 +146,7 @@ class AliasTable {
     const float coin = static_cast<float>(bits & kCoinMask) * kCoinScale;
     return coin < e.prob ? e.self : e.alias;
   }
+  // Where resolve_label(bits) will read, so that a caller can prefetch it long before.
   const void* label_address(std::uint64_t bits) const { return &relabelled_[slot(bits)]; }
 
  private:
@@ -168,11 +169,19 @@ class AliasTable {
 // Catalog shape: MovieLens genres and their shares of ml-25m's catalog, decades of release.
 
 constexpr std::array<std::string_view, 19> kGenreNames = {
-    "Action", "Adventure", "Animation", "Children", "Comedy",  "Crime",    "Documentary",
-    "Drama",  "Fantasy",   "Film-Noir", "Horror",   "IMAX",    "Musical",  "Mystery",
-    "Romance", "Sci-Fi",   "Thriller",  "War",      "Western"};
+    "Action",  "Adventure", "Animation", "Children", "Comedy", "Crime",   "Documentary",
+    "Drama",   "Fantasy",   "Film-Noir", "Horror",   "IMAX",   "Musical", "Mystery",
+    "Romance", "Sci-Fi",    "Thriller",  "War",      "Western"};
 constexpr int kGenres = static_cast<int>(kGenreNames.size());
-enum GenreBit : int { kAction = 0, kComedy = 4, kDocumentary = 6, kDrama = 7, kFilmNoir = 9, kImax = 11, kWestern = 18 };
+enum GenreBit : int {
+  kAction = 0,
+  kComedy = 4,
+  kDocumentary = 6,
+  kDrama = 7,
+  kFilmNoir = 9,
+  kImax = 11,
+  kWestern = 18
+};
 // Share of ml-25m's 62,423 movies carrying each genre.
 constexpr std::array<double, kGenres> kGenreShare = {0.118, 0.066, 0.047, 0.047, 0.270, 0.085, 0.090,
                                                      0.410, 0.044, 0.006, 0.096, 0.003, 0.017, 0.047,
@@ -204,8 +213,8 @@ int era_of(int year) {
 // MovieLens ids are in order of addition to the site: films up to its launch were added first, later
 // ones roughly as they came out.
 constexpr int kSiteLaunchYear = 1995;
-constexpr double kBacklogAddYears = 4.0;   // mean delay before an older film is added
-constexpr double kRecentAddYears = 0.7;    // mean delay for a new release
+constexpr double kBacklogAddYears = 4.0;  // mean delay before an older film is added
+constexpr double kRecentAddYears = 0.7;   // mean delay for a new release
 
 constexpr std::int64_t kSecondsPerDay = 86400;
 
@@ -223,9 +232,14 @@ int year_of(std::int64_t unix_time) {
 }
 
 // IMDb ids grow with the time a title was registered; anchor points of tt-number against year.
-constexpr std::array<std::pair<int, double>, 7> kImdbAnchors = {
-    {{1890, 1.0e3}, {1950, 4.0e4}, {1980, 8.0e4}, {1995, 1.1e5}, {2005, 4.0e5}, {2012, 2.0e6}, {2020, 6.0e6}}};
-constexpr double kImdbSpread = 0.5;  // log-normal spread around the anchor curve
+constexpr std::array<std::pair<int, double>, 7> kImdbAnchors = {{{1890, 1.0e3},
+                                                                 {1950, 4.0e4},
+                                                                 {1980, 8.0e4},
+                                                                 {1995, 1.1e5},
+                                                                 {2005, 4.0e5},
+                                                                 {2012, 2.0e6},
+                                                                 {2020, 6.0e6}}};
+constexpr double kImdbSpread = 0.5;           // log-normal spread around the anchor curve
 constexpr std::int64_t kImdbMax = 9'000'000;  // below the 7-digit limit, leaving room for unique bumps
 // TMDb ids: small for classics, large for recent films.
 constexpr std::array<std::pair<int, double>, 5> kTmdbAnchors = {
@@ -237,7 +251,8 @@ double anchor_curve(const std::array<std::pair<int, double>, N>& anchors, int ye
   if (year <= anchors.front().first) return anchors.front().second;
   for (std::size_t i = 1; i < N; ++i) {
     if (year <= anchors[i].first) {
-      const double t = static_cast<double>(year - anchors[i - 1].first) / (anchors[i].first - anchors[i - 1].first);
+      const double t =
+          static_cast<double>(year - anchors[i - 1].first) / (anchors[i].first - anchors[i - 1].first);
       return std::exp(std::log(anchors[i - 1].second) * (1 - t) + std::log(anchors[i].second) * t);
     }
   }
@@ -248,31 +263,36 @@ double anchor_curve(const std::array<std::pair<int, double>, N>& anchors, int ye
 // Titles: word lists and patterns. MovieLens moves a leading article to the end ("Matrix, The").
 
 constexpr std::string_view kAdjectives[] = {
-    "Silent", "Broken", "Last", "Hidden", "Crimson", "Golden", "Dark", "Lost", "Wild", "Secret", "Final",
-    "Burning", "Frozen", "Endless", "Forgotten", "Distant", "Electric", "Savage", "Quiet", "Midnight",
-    "Iron", "Silver", "Little", "Dangerous", "Perfect", "Lonely", "Brave", "Strange", "Sweet", "Bitter",
-    "Deadly", "Eternal", "Fallen", "Hollow", "Restless", "Scarlet", "Shattered", "Sleeping", "Stolen",
-    "Velvet", "Wicked", "Young", "American", "Northern", "Blue", "Black", "White", "Red", "Green",
-    "Invisible", "Impossible", "Crooked", "Gentle", "Hungry", "Reckless", "Royal", "Twisted", "Dead",
-    "Happy", "Big", "Great", "Long", "Cold", "Hot", "Lucky", "Magnificent", "Naked", "Open", "Private"};
+    "Silent",   "Broken",      "Last",       "Hidden",   "Crimson",   "Golden",   "Dark",      "Lost",
+    "Wild",     "Secret",      "Final",      "Burning",  "Frozen",    "Endless",  "Forgotten", "Distant",
+    "Electric", "Savage",      "Quiet",      "Midnight", "Iron",      "Silver",   "Little",    "Dangerous",
+    "Perfect",  "Lonely",      "Brave",      "Strange",  "Sweet",     "Bitter",   "Deadly",    "Eternal",
+    "Fallen",   "Hollow",      "Restless",   "Scarlet",  "Shattered", "Sleeping", "Stolen",    "Velvet",
+    "Wicked",   "Young",       "American",   "Northern", "Blue",      "Black",    "White",     "Red",
+    "Green",    "Invisible",   "Impossible", "Crooked",  "Gentle",    "Hungry",   "Reckless",  "Royal",
+    "Twisted",  "Dead",        "Happy",      "Big",      "Great",     "Long",     "Cold",      "Hot",
+    "Lucky",    "Magnificent", "Naked",      "Open",     "Private"};
 constexpr std::string_view kNouns[] = {
-    "River", "City", "Night", "Road", "Heart", "Storm", "Shadow", "Dream", "Kingdom", "Garden", "Island",
-    "Mountain", "Summer", "Winter", "Highway", "Hunter", "Stranger", "Journey", "Promise", "Mirror",
-    "Empire", "Ocean", "Forest", "Legacy", "Secret", "Fire", "Rain", "Star", "Moon", "Sun", "Game",
-    "War", "Machine", "Angel", "Ghost", "Witness", "Detective", "Soldier", "Thief", "Lover", "Witch",
-    "King", "Queen", "Prince", "Doctor", "Killer", "Spy", "Dragon", "Wolf", "Tiger", "Horse", "Bird",
-    "House", "Hotel", "Train", "Station", "Bridge", "Tower", "Castle", "Harbor", "Desert", "Valley",
-    "Frontier", "Planet", "Galaxy", "Signal", "Code", "Contract", "Verdict", "Escape", "Return",
-    "Revenge", "Silence", "Memory", "Wedding", "Funeral", "Holiday", "Party", "Season", "Affair", "Line",
-    "Edge", "Circle", "Gate", "Window", "Door", "Letter", "Song", "Dance", "Voice", "Blood", "Gold"};
+    "River",     "City",    "Night",    "Road",    "Heart",    "Storm",   "Shadow", "Dream",    "Kingdom",
+    "Garden",    "Island",  "Mountain", "Summer",  "Winter",   "Highway", "Hunter", "Stranger", "Journey",
+    "Promise",   "Mirror",  "Empire",   "Ocean",   "Forest",   "Legacy",  "Secret", "Fire",     "Rain",
+    "Star",      "Moon",    "Sun",      "Game",    "War",      "Machine", "Angel",  "Ghost",    "Witness",
+    "Detective", "Soldier", "Thief",    "Lover",   "Witch",    "King",    "Queen",  "Prince",   "Doctor",
+    "Killer",    "Spy",     "Dragon",   "Wolf",    "Tiger",    "Horse",   "Bird",   "House",    "Hotel",
+    "Train",     "Station", "Bridge",   "Tower",   "Castle",   "Harbor",  "Desert", "Valley",   "Frontier",
+    "Planet",    "Galaxy",  "Signal",   "Code",    "Contract", "Verdict", "Escape", "Return",   "Revenge",
+    "Silence",   "Memory",  "Wedding",  "Funeral", "Holiday",  "Party",   "Season", "Affair",   "Line",
+    "Edge",      "Circle",  "Gate",     "Window",  "Door",     "Letter",  "Song",   "Dance",    "Voice",
+    "Blood",     "Gold"};
 constexpr std::string_view kNames[] = {
-    "Harry", "Annie", "Charlie", "Lola", "Max", "Rosemary", "Jack", "Emma", "Frank", "Grace", "Billy",
-    "Lucy", "Eddie", "Mary", "Oscar", "Nina", "Walter", "Ruby", "Sam", "Vera", "Johnny", "Kate",
-    "Tom", "Alice", "Henry", "Jules", "Marty", "Ellen", "Victor", "Stella"};
+    "Harry",  "Annie", "Charlie", "Lola",  "Max",   "Rosemary", "Jack",   "Emma",  "Frank",  "Grace",
+    "Billy",  "Lucy",  "Eddie",   "Mary",  "Oscar", "Nina",     "Walter", "Ruby",  "Sam",    "Vera",
+    "Johnny", "Kate",  "Tom",     "Alice", "Henry", "Jules",    "Marty",  "Ellen", "Victor", "Stella"};
 constexpr std::string_view kPlaces[] = {
-    "Paris", "Brooklyn", "Texas", "Tokyo", "Berlin", "Chicago", "Rome", "Alaska", "Vegas", "Havana",
-    "Casablanca", "Manhattan", "Memphis", "Nevada", "Moscow", "Venice", "Vienna", "Bombay", "Dublin",
-    "Montana", "Saigon", "Marseille", "Oklahoma", "Hollywood", "Shanghai", "Istanbul", "Cairo", "Sydney"};
+    "Paris",     "Brooklyn", "Texas",     "Tokyo",      "Berlin",    "Chicago", "Rome",
+    "Alaska",    "Vegas",    "Havana",    "Casablanca", "Manhattan", "Memphis", "Nevada",
+    "Moscow",    "Venice",   "Vienna",    "Bombay",     "Dublin",    "Montana", "Saigon",
+    "Marseille", "Oklahoma", "Hollywood", "Shanghai",   "Istanbul",  "Cairo",   "Sydney"};
 constexpr std::string_view kSequels[] = {"II", "III", "2", "3", "Part II", "Returns", "Reloaded", "Forever"};
 
 template <std::size_t N>
@@ -280,8 +300,20 @@ std::string_view pick(Rng& rng, const std::string_view (&words)[N]) {
   return words[rng.below(N)];
 }
 
-enum class TitlePattern { the_adj_noun, adj_noun, noun_of_the_noun, name_s_noun, adj_nouns, a_noun_in_place,
-                          subtitle, three_nouns, place_noun, the_noun, sequel, quoted_nickname };
+enum class TitlePattern {
+  the_adj_noun,
+  adj_noun,
+  noun_of_the_noun,
+  name_s_noun,
+  adj_nouns,
+  a_noun_in_place,
+  subtitle,
+  three_nouns,
+  place_noun,
+  the_noun,
+  sequel,
+  quoted_nickname
+};
 // Relative frequency of each pattern, in enum order. A leading "The"/"A" becomes ", The" at the end,
 // so about a quarter of the titles carry a comma (RFC-4180 quoting), a few carry quotes.
 constexpr std::array<double, 12> kTitlePatternShare = {0.12, 0.19, 0.10, 0.08, 0.12, 0.05,
@@ -326,7 +358,7 @@ std::string make_title(Rng& rng) {
 constexpr std::array<double, kHalfStarLevels> kMl25mHistogram = {393068,  776815,  399490,  1640868, 1262797,
                                                                  4896928, 3177318, 6639798, 2200539, 3612474};
 // ml-latest-small's histogram.
-constexpr std::array<double, kHalfStarLevels> kMlSmallHistogram = {1370,  2811,  1791, 7551, 5550,
+constexpr std::array<double, kHalfStarLevels> kMlSmallHistogram = {1370,  2811,  1791,  7551, 5550,
                                                                    20047, 13136, 26818, 8551, 13211};
 
 constexpr double kMl25mPopularitySigma = 2.8;
@@ -335,7 +367,8 @@ constexpr double kMl25mPopularityZCap = 3.3;
 std::vector<SynthPreset> build_presets() {
   SynthPreset small;
   small.name = "small";
-  small.description = "the shape of ml-latest-small: 610 users, 9,724 rated movies (9,742 listed), 100,836 ratings";
+  small.description =
+      "the shape of ml-latest-small: 610 users, 9,724 rated movies (9,742 listed), 100,836 ratings";
   small.users = 610;
   small.listed_movies = 9742;
   small.rated_movies = 9724;
@@ -346,7 +379,8 @@ std::vector<SynthPreset> build_presets() {
 
   SynthPreset big;
   big.name = "ml-25m";
-  big.description = "the size of ml-25m: 162,541 users, 59,047 rated movies (62,423 listed), 25,000,095 ratings";
+  big.description =
+      "the size of ml-25m: 162,541 users, 59,047 rated movies (62,423 listed), 25,000,095 ratings";
   big.users = 162541;
   big.listed_movies = 62423;
   big.rated_movies = 59047;
@@ -379,7 +413,8 @@ void validate_preset(const SynthPreset& p) {
   if (p.ratings < static_cast<std::int64_t>(p.users) * p.min_user_ratings)
     fail("too few ratings for the minimum per user");
   if (p.ratings < p.rated_movies) fail("fewer ratings than rated movies");
-  if (p.ratings > static_cast<std::int64_t>(p.users) * p.rated_movies) fail("more ratings than (user, movie) pairs");
+  if (p.ratings > static_cast<std::int64_t>(p.users) * p.rated_movies)
+    fail("more ratings than (user, movie) pairs");
   if (p.model.free_factors < 0 || p.model.free_factors > kMaxFreeFactors)
     fail("free_factors must be in 0.." + std::to_string(kMaxFreeFactors));
 }
@@ -391,7 +426,7 @@ void validate_preset(const SynthPreset& p) {
 struct MovieTraits {
   std::int64_t release = 0;  // Jan 1 of the release year
   std::uint32_t genre_mask = 0;
-  float genre_norm = 0.0f;   // 1 / sqrt(#genres), 0 without genres
+  float genre_norm = 0.0f;  // 1 / sqrt(#genres), 0 without genres
   float bias = 0.0f;
   std::int32_t era = 0;
   std::array<float, kMaxFreeFactors> free{};
@@ -447,21 +482,26 @@ Catalog build_catalog(const SynthPreset& p, std::uint64_t seed) {
     if (!rng.bernoulli(kNoGenreShare)) {
       for (int g = 0; g < kGenres; ++g) {
         double share = kGenreShare[static_cast<std::size_t>(g)];
-        if (g == kFilmNoir) share = (year >= kFilmNoirFirstYear && year <= kFilmNoirLastYear) ? share * kFilmNoirEraFactor : 0.0;
+        if (g == kFilmNoir)
+          share =
+              (year >= kFilmNoirFirstYear && year <= kFilmNoirLastYear) ? share * kFilmNoirEraFactor : 0.0;
         if (g == kImax) share = year >= kImaxFirstYear ? share * kImaxEraFactor : 0.0;
         if (g == kWestern) share *= year <= kWesternPeakLastYear ? kWesternPeakFactor : kWesternLateFactor;
         if (rng.bernoulli(share)) mv.genre_mask |= 1u << g;
       }
       if (mv.genre_mask == 0) {
-        mv.genre_mask = 1u << (rng.bernoulli(kGenreShare[kDrama] / (kGenreShare[kDrama] + kGenreShare[kComedy])) ? kDrama
-                                                                                                                 : kComedy);
+        mv.genre_mask =
+            1u << (rng.bernoulli(kGenreShare[kDrama] / (kGenreShare[kDrama] + kGenreShare[kComedy]))
+                       ? kDrama
+                       : kComedy);
       }
     }
     mv.title = make_title(rng) + " (" + std::to_string(year) + ")";
     const double imdb = anchor_curve(kImdbAnchors, year) * std::exp(kImdbSpread * rng.normal());
     mv.imdb_id = std::clamp<std::int64_t>(static_cast<std::int64_t>(imdb), 1, kImdbMax);
     const double tmdb = anchor_curve(kTmdbAnchors, year) * std::exp(kTmdbSpread * rng.normal());
-    mv.tmdb_id = rng.bernoulli(m.tmdb_missing_share) ? 0 : std::max<std::int64_t>(2, static_cast<std::int64_t>(tmdb));
+    mv.tmdb_id =
+        rng.bernoulli(m.tmdb_missing_share) ? 0 : std::max<std::int64_t>(2, static_cast<std::int64_t>(tmdb));
     add_key[i] = year <= kSiteLaunchYear ? kSiteLaunchYear + rng.exponential(kBacklogAddYears)
                                          : year + rng.exponential(kRecentAddYears);
   }
@@ -469,7 +509,8 @@ Catalog build_catalog(const SynthPreset& p, std::uint64_t seed) {
   // Id order: by time of addition; ids grow by 1 + an exponential gap.
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return add_key[a] < add_key[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return add_key[a] < add_key[b]; });
   Catalog cat;
   cat.movies.resize(n);
   std::int64_t id = 0;
@@ -483,8 +524,9 @@ Catalog build_catalog(const SynthPreset& p, std::uint64_t seed) {
   for (auto field : {&SynthMovie::imdb_id, &SynthMovie::tmdb_id}) {
     std::vector<std::size_t> by_value(n);
     std::iota(by_value.begin(), by_value.end(), 0);
-    std::stable_sort(by_value.begin(), by_value.end(),
-                     [&](std::size_t a, std::size_t b) { return cat.movies[a].*field < cat.movies[b].*field; });
+    std::stable_sort(by_value.begin(), by_value.end(), [&](std::size_t a, std::size_t b) {
+      return cat.movies[a].*field < cat.movies[b].*field;
+    });
     std::int64_t prev = 0;
     for (auto k : by_value) {
       auto& v = cat.movies[k].*field;
@@ -561,7 +603,8 @@ std::vector<std::int64_t> apportion(const std::vector<double>& raw, const std::v
   std::iota(order.begin(), order.end(), 0);
   std::int64_t diff = excess - sum;
   if (diff > 0) {
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return frac[a] > frac[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return frac[a] > frac[b]; });
     for (std::size_t i = 0; i < n && diff > 0; ++i) {
       if (out[order[i]] < cap[order[i]]) {
         ++out[order[i]];
@@ -569,7 +612,8 @@ std::vector<std::int64_t> apportion(const std::vector<double>& raw, const std::v
       }
     }
   } else if (diff < 0) {
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return frac[a] < frac[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return frac[a] < frac[b]; });
     for (std::size_t i = 0; i < n && diff < 0; ++i) {
       if (out[order[i]] > 0) {
         --out[order[i]];
@@ -584,7 +628,8 @@ std::vector<std::int64_t> apportion(const std::vector<double>& raw, const std::v
 constexpr int kSeedTries = 64;           // random candidate users tried before scanning for one
 constexpr double kMaxSeededShare = 0.5;  // at most this share of a user's list is seeded movies
 
-SynthPlan make_plan(const SynthPreset& p, std::uint64_t seed, Catalog& cat) {  // moves cat.movies into the plan
+SynthPlan make_plan(const SynthPreset& p, std::uint64_t seed,
+                    Catalog& cat) {  // moves cat.movies into the plan
   validate_preset(p);
   SynthPlan plan;
   plan.preset = p;
@@ -607,24 +652,26 @@ SynthPlan make_plan(const SynthPreset& p, std::uint64_t seed, Catalog& cat) {  /
     raw[u] = a.raw;
     plan.user_first_time[u] = a.first;
     plan.user_last_time[u] = a.last;
-    const auto pool = std::upper_bound(release_sorted.begin(), release_sorted.end(), a.last) - release_sorted.begin();
+    const auto pool =
+        std::upper_bound(release_sorted.begin(), release_sorted.end(), a.last) - release_sorted.begin();
     const auto max_count = static_cast<std::int64_t>(p.model.max_pool_share * static_cast<double>(pool));
     if (max_count < p.min_user_ratings) {
-      throw InvalidArgument("synthetic preset '" + p.name + "': user " + std::to_string(u + 1) + " can reach only " +
-                            std::to_string(pool) + " movies, too few for " + std::to_string(p.min_user_ratings) +
-                            " ratings");
+      throw InvalidArgument("synthetic preset '" + p.name + "': user " + std::to_string(u + 1) +
+                            " can reach only " + std::to_string(pool) + " movies, too few for " +
+                            std::to_string(p.min_user_ratings) + " ratings");
     }
     cap[u] = max_count - p.min_user_ratings;
     cap_total += cap[u];
   }
   const std::int64_t excess = p.ratings - static_cast<std::int64_t>(nu) * p.min_user_ratings;
   if (cap_total < excess) {
-    throw InvalidArgument("synthetic preset '" + p.name + "': the users cannot hold " + std::to_string(p.ratings) +
-                          " ratings within max_pool_share");
+    throw InvalidArgument("synthetic preset '" + p.name + "': the users cannot hold " +
+                          std::to_string(p.ratings) + " ratings within max_pool_share");
   }
   const auto extra = apportion(raw, cap, excess);
   plan.user_counts.resize(nu);
-  for (std::size_t u = 0; u < nu; ++u) plan.user_counts[u] = static_cast<std::int32_t>(p.min_user_ratings + extra[u]);
+  for (std::size_t u = 0; u < nu; ++u)
+    plan.user_counts[u] = static_cast<std::int32_t>(p.min_user_ratings + extra[u]);
 
   // Seed every rated movie into one user who was active after its release, preferring heavy users.
   std::vector<double> user_weight(nu);
@@ -654,8 +701,9 @@ SynthPlan make_plan(const SynthPreset& p, std::uint64_t seed, Catalog& cat) {  /
       }
     }
     if (chosen < 0) {
-      throw InvalidArgument("synthetic preset '" + p.name + "': no user is active late enough to rate movie " +
-                            std::to_string(cat.movies[k].id) + " (" + std::to_string(cat.movies[k].year) + ")");
+      throw InvalidArgument(
+          "synthetic preset '" + p.name + "': no user is active late enough to rate movie " +
+          std::to_string(cat.movies[k].id) + " (" + std::to_string(cat.movies[k].year) + ")");
     }
     seeded_by[k] = chosen;
     ++seed_count[static_cast<std::size_t>(chosen)];
@@ -665,8 +713,9 @@ SynthPlan make_plan(const SynthPreset& p, std::uint64_t seed, Catalog& cat) {  /
   plan.seed_movies.resize(static_cast<std::size_t>(plan.seed_offsets[nu]));
   std::vector<std::int64_t> fill(plan.seed_offsets.begin(), plan.seed_offsets.end() - 1);
   for (std::size_t k = 0; k < cat.movies.size(); ++k) {
-    if (seeded_by[k] >= 0) plan.seed_movies[static_cast<std::size_t>(fill[static_cast<std::size_t>(seeded_by[k])]++)] =
-        static_cast<std::int32_t>(k);
+    if (seeded_by[k] >= 0)
+      plan.seed_movies[static_cast<std::size_t>(fill[static_cast<std::size_t>(seeded_by[k])]++)] =
+          static_cast<std::int32_t>(k);
   }
   plan.movies = std::move(cat.movies);
   return plan;
@@ -710,7 +759,10 @@ constexpr std::size_t kAhead = 8;
 class Generator {
  public:
   Generator(const SynthPlan& plan, MovieModel model)
-      : plan_(plan), m_(plan.preset.model), mm_(std::move(model)), nf_(static_cast<std::size_t>(m_.free_factors)) {
+      : plan_(plan),
+        m_(plan.preset.model),
+        mm_(std::move(model)),
+        nf_(static_cast<std::size_t>(m_.free_factors)) {
     for (std::size_t k = 0; k < mm_.weight.size(); ++k) {
       if (mm_.weight[k] > 0.0) rated_.push_back(static_cast<std::int32_t>(k));
     }
@@ -758,7 +810,8 @@ class Generator {
     const auto year_index = static_cast<std::size_t>(year_of(last) - first_year_);
     const std::size_t pool = pool_size_[year_index];
     const AliasTable& table = pools_[year_index];
-    bool dense = static_cast<double>(count - ws.picks.size()) > kDenseSelectionShare * static_cast<double>(pool);
+    bool dense =
+        static_cast<double>(count - ws.picks.size()) > kDenseSelectionShare * static_cast<double>(pool);
     if (!dense) {
       const std::int64_t budget =
           kMinDrawBudget + kMaxDrawsPerRating * static_cast<std::int64_t>(count - ws.picks.size());
@@ -813,13 +866,15 @@ class Generator {
       std::nth_element(ws.keys.begin(), ws.keys.begin() + static_cast<std::ptrdiff_t>(need), ws.keys.end());
       for (std::size_t i = 0; i < need; ++i) add(ws.keys[i].second, taste_of(ws.taste, ws.keys[i].second));
     }
-    std::sort(ws.picks.begin(), ws.picks.end(), [](const Pick& a, const Pick& b) { return a.movie < b.movie; });
+    std::sort(ws.picks.begin(), ws.picks.end(),
+              [](const Pick& a, const Pick& b) { return a.movie < b.movie; });
     // Scores and times are drawn in movie order, so they do not depend on how the movies were chosen.
     for (Pick& pk : ws.picks) {
       const MovieTraits& t = mm_.traits[static_cast<std::size_t>(pk.movie)];
       pk.score = ws.taste.bias + t.bias + pk.score + static_cast<float>(m_.noise_sd * rng.normal());
       const std::int64_t from = std::max(first, t.release);
-      const std::int64_t time = from + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(last - from + 1)));
+      const std::int64_t time =
+          from + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(last - from + 1)));
       pk.time = static_cast<std::uint32_t>(time);
     }
   }
@@ -872,7 +927,7 @@ class Generator {
 // Output.
 
 constexpr std::array<std::string_view, kHalfStarLevels> kRatingText = {"0.5", "1.0", "1.5", "2.0", "2.5",
-                                                                        "3.0", "3.5", "4.0", "4.5", "5.0"};
+                                                                       "3.0", "3.5", "4.0", "4.5", "5.0"};
 
 void append_int(std::string& s, std::int64_t v) {
   char buf[24];
@@ -919,7 +974,8 @@ class StagingDir {
     if (::rename(path_.c_str(), target_.c_str()) != 0) {
       const int err = errno;
       if (!(replace && (err == ENOTEMPTY || err == EEXIST))) {
-        throw IoError("cannot move " + path_.string() + " to " + target_.string() + ": " + std::strerror(err));
+        throw IoError("cannot move " + path_.string() + " to " + target_.string() + ": " +
+                      std::strerror(err));
       }
       if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target_.c_str(), RENAME_EXCHANGE) == 0) {
         published_ = true;  // path_ now holds the old tree
@@ -1025,7 +1081,8 @@ std::array<float, kHalfStarLevels - 1> calibrate(const Generator& gen, const Syn
   double cum = 0.0;
   for (int level = 0; level + 1 < kHalfStarLevels; ++level) {
     cum += h[static_cast<std::size_t>(level)] / total;
-    const auto pos = std::min(all.size() - 1, static_cast<std::size_t>(cum * static_cast<double>(all.size())));
+    const auto pos =
+        std::min(all.size() - 1, static_cast<std::size_t>(cum * static_cast<double>(all.size())));
     std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(pos), all.end());
     thresholds[static_cast<std::size_t>(level)] = all[pos];
   }
@@ -1037,7 +1094,9 @@ std::array<float, kHalfStarLevels - 1> calibrate(const Generator& gen, const Syn
 // ---------------------------------------------------------------------------------------------
 // Public API.
 
-std::span<const SynthPreset> synth_presets() { return presets(); }
+std::span<const SynthPreset> synth_presets() {
+  return presets();
+}
 
 const SynthPreset& synth_preset(std::string_view name) {
   std::string known;
@@ -1048,7 +1107,9 @@ const SynthPreset& synth_preset(std::string_view name) {
   throw InvalidArgument("unknown synthetic preset '" + std::string(name) + "' (known: " + known + ")");
 }
 
-std::span<const std::string_view> synth_genre_names() { return kGenreNames; }
+std::span<const std::string_view> synth_genre_names() {
+  return kGenreNames;
+}
 
 std::string synth_genres_string(std::uint32_t genre_mask) {
   if (genre_mask == 0) return "(no genres listed)";
@@ -1079,7 +1140,8 @@ SynthStats write_synthetic_dataset(const SynthOptions& options, const fs::path& 
   if (target.filename().empty()) target = target.parent_path();
   std::error_code ec;
   if (fs::exists(target, ec)) {
-    if (!fs::is_directory(target, ec)) throw InvalidArgument(target.string() + " exists and is not a directory");
+    if (!fs::is_directory(target, ec))
+      throw InvalidArgument(target.string() + " exists and is not a directory");
     if (!fs::is_empty(target, ec) && !options.force) {
       throw InvalidArgument(target.string() + " exists and is not empty (use --force to replace it)");
     }

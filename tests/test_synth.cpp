@@ -1,8 +1,6 @@
 // Synthetic dataset generator: exact sizes (the ml-25m plan without writing it), determinism across
 // seeds and thread counts, MovieLens-like statistics, file format, planted structure, atomic output
 // and the `cinefactor data synth` command.
-#include "cinefactor/synth.hpp"
-
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
@@ -18,6 +16,7 @@
 #include <vector>
 
 #include "cinefactor/error.hpp"
+#include "cinefactor/synth.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {
@@ -104,7 +103,9 @@ SynthOptions small_options(std::uint64_t seed, int threads = 0) {
   return o;
 }
 
-std::size_t level_of(double rating) { return static_cast<std::size_t>(std::lround(rating * 2.0)) - 1; }
+std::size_t level_of(double rating) {
+  return static_cast<std::size_t>(std::lround(rating * 2.0)) - 1;
+}
 
 // One generated small dataset shared by the read-only tests.
 class SynthSmall : public ::testing::Test {
@@ -147,7 +148,8 @@ TEST(SynthPlanTest, Ml25mExactCounts) {
   ASSERT_EQ(plan.user_counts.size(), 162541u);
   EXPECT_EQ(plan.total_ratings(), 25000095);
   EXPECT_EQ(plan.movies.size(), 62423u);
-  const auto rated = std::count_if(plan.movies.begin(), plan.movies.end(), [](const SynthMovie& m) { return m.rated; });
+  const auto rated =
+      std::count_if(plan.movies.begin(), plan.movies.end(), [](const SynthMovie& m) { return m.rated; });
   EXPECT_EQ(rated, 59047);
   EXPECT_GE(*std::min_element(plan.user_counts.begin(), plan.user_counts.end()), 20);
 
@@ -161,7 +163,8 @@ TEST(SynthPlanTest, Ml25mExactCounts) {
       const auto k = static_cast<std::size_t>(plan.seed_movies[static_cast<std::size_t>(s)]);
       ++seeded[k];
       const auto last_year_of_user = 1970 + plan.user_last_time[u] / 31556952;  // mean Gregorian year
-      ASSERT_LE(plan.movies[k].year, last_year_of_user + 1) << "movie seeded into a user active before its release";
+      ASSERT_LE(plan.movies[k].year, last_year_of_user + 1)
+          << "movie seeded into a user active before its release";
     }
   }
   for (std::size_t k = 0; k < plan.movies.size(); ++k) {
@@ -173,7 +176,8 @@ TEST(SynthPlanTest, Ml25mExactCounts) {
   EXPECT_GT(plan.movies.back().id, static_cast<std::int64_t>(plan.movies.size()) * 2);
   // Long-tailed activity: median near ml-25m's 71, a few users with thousands.
   std::vector<std::int32_t> counts = plan.user_counts;
-  std::nth_element(counts.begin(), counts.begin() + static_cast<std::ptrdiff_t>(counts.size() / 2), counts.end());
+  std::nth_element(counts.begin(), counts.begin() + static_cast<std::ptrdiff_t>(counts.size() / 2),
+                   counts.end());
   EXPECT_GT(counts[counts.size() / 2], 50);
   EXPECT_LT(counts[counts.size() / 2], 100);
   EXPECT_GT(*std::max_element(plan.user_counts.begin(), plan.user_counts.end()), 5000);
@@ -232,7 +236,8 @@ TEST_F(SynthSmall, SortedWithoutDuplicatePairs) {
     const Rating& a = (*ratings_)[i - 1];
     const Rating& b = (*ratings_)[i];
     ASSERT_TRUE(a.user < b.user || (a.user == b.user && a.movie < b.movie))
-        << "line " << i + 2 << ": (" << b.user << ", " << b.movie << ") after (" << a.user << ", " << a.movie << ")";
+        << "line " << i + 2 << ": (" << b.user << ", " << b.movie << ") after (" << a.user << ", " << a.movie
+        << ")";
   }
 }
 
@@ -267,12 +272,14 @@ TEST_F(SynthSmall, LongTailedPopularityAndActivity) {
   for (const auto& kv : per_movie) counts.push_back(kv.second);
   std::sort(counts.rbegin(), counts.rend());
   const auto top = static_cast<std::ptrdiff_t>(counts.size() / 100);
-  const double top_share = std::accumulate(counts.begin(), counts.begin() + top, 0.0) / static_cast<double>(ratings_->size());
+  const double top_share =
+      std::accumulate(counts.begin(), counts.begin() + top, 0.0) / static_cast<double>(ratings_->size());
   EXPECT_GT(top_share, 0.10) << "top 1% of movies (ml-latest-small: 15.7%)";
   const int median = counts[counts.size() / 2];
   EXPECT_GE(counts.front(), 50 * median) << "most-rated movie vs median movie";
   const auto singles = std::count(counts.begin(), counts.end(), 1);
-  EXPECT_GT(singles, static_cast<std::ptrdiff_t>(counts.size() / 5)) << "many movies rated once (ml-latest-small: 35%)";
+  EXPECT_GT(singles, static_cast<std::ptrdiff_t>(counts.size() / 5))
+      << "many movies rated once (ml-latest-small: 35%)";
   std::vector<int> activity;
   for (const auto& kv : per_user) activity.push_back(kv.second);
   std::sort(activity.begin(), activity.end());
@@ -347,7 +354,8 @@ TEST_F(SynthSmall, TimestampsFollowReleaseAndActivity) {
     ASSERT_GE(r.time, 820454400) << "no rating before 1996";
     // Not before Jan 1 of the movie's year (year length bound: 366 days).
     const std::int64_t year = year_of_movie.at(r.movie);
-    ASSERT_GE(1970 + (r.time + 366 * 86400) / 31556952, year) << "movie " << r.movie << " rated at " << r.time;
+    ASSERT_GE(1970 + (r.time + 366 * 86400) / 31556952, year)
+        << "movie " << r.movie << " rated at " << r.time;
   }
 }
 
@@ -412,10 +420,12 @@ TEST_F(SynthSmall, PlantedGenreTasteIsConsistent) {
   // up to 19 dependent pairs; single shuffles range over about +-0.12), so it is averaged over shuffles.
   constexpr int kShuffles = 6;
   double shuffled = 0.0;
-  for (int s = 1; s <= kShuffles; ++s) shuffled += split_half_genre_correlation(*ratings_, *plan_, s) / kShuffles;
-  // Measured: real 0.45, shuffled mean within +-0.06. Thresholds leave a wide margin on both.
-  EXPECT_GT(real, 0.3) << "shuffled " << shuffled;
-  EXPECT_LT(std::abs(shuffled), 0.1) << "real " << real;
+  for (int s = 1; s <= kShuffles; ++s)
+    shuffled += split_half_genre_correlation(*ratings_, *plan_, s) / kShuffles;
+  // Measured (seed 11): real 0.39; shuffled mean -0.08 (disjoint subsets of one user's ratings are
+  // slightly anti-correlated). The thresholds leave a wide margin on both.
+  EXPECT_GT(real, 0.25) << "shuffled " << shuffled;
+  EXPECT_LT(std::abs(shuffled), 0.15) << "real " << real;
   EXPECT_GT(real - shuffled, 0.25);
 }
 
@@ -444,7 +454,8 @@ TEST_F(SynthSmall, PlantedLowRankStructure) {
   mean /= static_cast<double>(cells.size());
   const auto energy_share = [&](const std::vector<double>& values) {
     Eigen::MatrixXd m = Eigen::MatrixXd::Zero(p.users, kMovies);
-    for (std::size_t i = 0; i < cells.size(); ++i) m(std::get<0>(cells[i]), std::get<1>(cells[i])) = values[i] - mean;
+    for (std::size_t i = 0; i < cells.size(); ++i)
+      m(std::get<0>(cells[i]), std::get<1>(cells[i])) = values[i] - mean;
     const Eigen::VectorXd s = Eigen::JacobiSVD<Eigen::MatrixXd>(m).singularValues();
     return s.head(kRank).squaredNorm() / s.squaredNorm();
   };
@@ -454,8 +465,9 @@ TEST_F(SynthSmall, PlantedLowRankStructure) {
   std::mt19937_64 rng(3);
   std::shuffle(values.begin(), values.end(), rng);
   const double shuffled = energy_share(values);
-  // Measured (seed 11): real 0.31, shuffled 0.15; the threshold asks for about half that gap.
-  EXPECT_GT(real, shuffled + 0.08) << "top-" << kRank << " energy share: real " << real << ", shuffled " << shuffled;
+  // Measured (seed 11): real 0.29, shuffled 0.14; the threshold asks for about half that gap.
+  EXPECT_GT(real, shuffled + 0.08) << "top-" << kRank << " energy share: real " << real << ", shuffled "
+                                   << shuffled;
 }
 
 TEST(SynthOutput, RefusesNonEmptyDirectoryAndLeavesItUntouched) {
@@ -466,7 +478,9 @@ TEST(SynthOutput, RefusesNonEmptyDirectoryAndLeavesItUntouched) {
   EXPECT_EQ(read_text(out / "keep.txt"), "precious");
   EXPECT_FALSE(std::filesystem::exists(out / "ratings.csv"));
   // Nothing else appeared beside it (no temporary directory left behind).
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(tmp.path()), std::filesystem::directory_iterator()), 1);
+  EXPECT_EQ(
+      std::distance(std::filesystem::directory_iterator(tmp.path()), std::filesystem::directory_iterator()),
+      1);
 }
 
 TEST(SynthOutput, ForceReplacesAndEmptyDirectoryIsFine) {
@@ -478,7 +492,9 @@ TEST(SynthOutput, ForceReplacesAndEmptyDirectoryIsFine) {
   write_synthetic_dataset(o, out);
   EXPECT_FALSE(std::filesystem::exists(out / "keep.txt"));
   EXPECT_TRUE(std::filesystem::exists(out / "ratings.csv"));
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(tmp.path()), std::filesystem::directory_iterator()), 1);
+  EXPECT_EQ(
+      std::distance(std::filesystem::directory_iterator(tmp.path()), std::filesystem::directory_iterator()),
+      1);
 
   const auto empty = tmp / "empty";
   std::filesystem::create_directories(empty);
@@ -492,10 +508,12 @@ TEST(SynthOutput, ForceReplacesAndEmptyDirectoryIsFine) {
 TEST(SynthCli, WritesAndReportsJson) {
   TempDir tmp;
   const auto out = (tmp / "synth").string();
-  const auto r = test::run_cli({"-q", "data", "synth", "--preset", "small", "--seed", "3", "--out", out, "--json"});
+  const auto r =
+      test::run_cli({"-q", "data", "synth", "--preset", "small", "--seed", "3", "--out", out, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  for (const char* key : {"users", "movies", "ratings", "seconds", "out"}) EXPECT_TRUE(j.contains(key)) << key;
+  for (const char* key : {"users", "movies", "ratings", "seconds", "out"})
+    EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["users"], 610);
   EXPECT_EQ(j["movies"], 9724);
   EXPECT_EQ(j["ratings"], 100836);
@@ -512,14 +530,16 @@ TEST(SynthCli, WritesAndReportsJson) {
   EXPECT_NE(again.err.find("cinefactor: error:"), std::string::npos) << again.err;
   EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
 
-  const auto forced = test::run_cli({"-q", "data", "synth", "--preset", "small", "--seed", "4", "--out", out, "--force"});
+  const auto forced =
+      test::run_cli({"-q", "data", "synth", "--preset", "small", "--seed", "4", "--out", out, "--force"});
   EXPECT_EQ(forced.exit_code, 0) << forced.err;
   EXPECT_NE(forced.out.find("100836 ratings"), std::string::npos) << forced.out;
 }
 
 TEST(SynthCli, UsageErrors) {
   TempDir tmp;
-  EXPECT_EQ(test::run_cli({"data", "synth", "--preset", "ml-1b", "--out", (tmp / "x").string()}).exit_code, 2);
+  EXPECT_EQ(test::run_cli({"data", "synth", "--preset", "ml-1b", "--out", (tmp / "x").string()}).exit_code,
+            2);
   EXPECT_EQ(test::run_cli({"data", "synth", "--preset", "small"}).exit_code, 2) << "--out is required";
   EXPECT_EQ(test::run_cli({"data", "synth", "--threads", "-1", "--out", (tmp / "x").string()}).exit_code, 2);
   const auto help = test::run_cli({"data", "synth", "--help"});

@@ -4,6 +4,13 @@
 // activity; exact sizes; written in the ml-25m CSV layout (ratings.csv, movies.csv, links.csv).
 // Every random draw comes from a generator seeded by hashing (seed, stream, user or movie), so the
 // files are byte-identical for a given preset and seed whatever the thread count.
+//
+// Layout details, as in the real files: ratings sorted by user then movie, ratings printed "4.0";
+// timestamps between 1996 and the preset's snapshot, never before Jan 1 of the movie's year and
+// inside the user's activity window (so, like MovieLens, those before 2001-09-09 have 9 digits);
+// movies.csv also lists a few unrated movies (ml-25m lists 62,423 movies, 59,047 rated); titles follow
+// MovieLens' "Matrix, The (1999)" convention and are RFC-4180 quoted when they hold a comma or quote;
+// movie ids ascend with gaps; some links.csv rows have no tmdbId.
 #pragma once
 
 #include <array>
@@ -19,24 +26,24 @@ namespace cinefactor {
 // The half-star scale 0.5, 1.0, ..., 5.0.
 inline constexpr int kHalfStarLevels = 10;
 
-// How the synthetic ratings are generated. One set of defaults serves every preset; the values are
-// chosen so that the output resembles MovieLens (see docs in src/synth.cpp for the reasoning).
+// How the synthetic ratings are generated. The defaults serve the small preset; ml-25m widens the
+// popularity distribution. The values were tuned against ml-latest-small's and ml-25m's statistics.
 struct SynthModelParams {
   // Taste: score(u, j) = sum of the user's genre tastes over the movie's genres (normalised by
   // sqrt(#genres)) + the user's taste for the movie's era + dot(user free factors, movie free factors).
-  double genre_taste_sd = 0.45;      // spread of a user's taste for each genre
+  double genre_taste_sd = 0.45;        // spread of a user's taste for each genre
   double favourite_genre_boost = 0.9;  // added to the taste of one favourite genre per user
-  double era_taste_sd = 0.35;        // spread of a user's taste for each era
-  int free_factors = 4;              // latent dimensions not tied to genres or eras
-  double free_factor_sd = 0.45;      // spread of user and movie free factors (each)
+  double era_taste_sd = 0.35;          // spread of a user's taste for each era
+  int free_factors = 4;                // latent dimensions not tied to genres or eras
+  double free_factor_sd = 0.45;        // spread of user and movie free factors (each)
   // Biases and noise of the raw score before quantile mapping.
   double user_bias_sd = 0.40;
   double movie_bias_sd = 0.45;
   double popularity_bias = 0.15;  // movie bias gained per standard deviation of log popularity
-  double noise_sd = 0.55;
+  double noise_sd = 0.70;
   // Choice: a sampled movie is kept with probability sigmoid(choice_sharpness * taste), so users rate
   // what they like more often (missing not at random, as in MovieLens).
-  double choice_sharpness = 1.6;
+  double choice_sharpness = 3.0;
   // Movie popularity weight exp(sigma * z), z ~ N(0, 1), sigma = popularity_sigma above the median
   // and popularity_sigma_low below it: log-normal, so a few movies are drawn by a large share of users
   // and most by almost none; the lower half sets how obscure the long tail is.
@@ -61,13 +68,13 @@ struct SynthModelParams {
 struct SynthPreset {
   std::string name;
   std::string description;
-  std::int32_t users = 0;            // user ids 1..users
-  std::int32_t listed_movies = 0;    // rows of movies.csv / links.csv
-  std::int32_t rated_movies = 0;     // movies with at least one rating (<= listed_movies)
-  std::int64_t ratings = 0;          // (user, movie) pairs
+  std::int32_t users = 0;          // user ids 1..users
+  std::int32_t listed_movies = 0;  // rows of movies.csv / links.csv
+  std::int32_t rated_movies = 0;   // movies with at least one rating (<= listed_movies)
+  std::int64_t ratings = 0;        // (user, movie) pairs
   std::int32_t min_user_ratings = 20;
-  double mean_id_gap = 3.0;          // movie ids grow by 1 + an exponential gap of this mean minus 1
-  std::int64_t snapshot = 0;         // unix time of the last possible rating
+  double mean_id_gap = 3.0;   // movie ids grow by 1 + an exponential gap of this mean minus 1
+  std::int64_t snapshot = 0;  // unix time of the last possible rating
   // Target share of each half-star level 0.5..5.0 (need not sum to 1; normalised).
   std::array<double, kHalfStarLevels> histogram{};
   SynthModelParams model;
@@ -88,7 +95,7 @@ struct SynthOptions {
 // A movie of the synthetic catalog.
 struct SynthMovie {
   std::int64_t id = 0;
-  std::string title;         // with the "(YYYY)" suffix, as in movies.csv (unquoted)
+  std::string title;  // with the "(YYYY)" suffix, as in movies.csv (unquoted)
   std::int32_t year = 0;
   std::uint32_t genre_mask = 0;  // bit g = synth_genre_names()[g]; 0 = "(no genres listed)"
   std::int64_t imdb_id = 0;
