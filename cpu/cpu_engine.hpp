@@ -24,6 +24,14 @@ using ConstMapF = Eigen::Map<const RowMajorMatrixF>;
 inline MapF as_eigen(DenseMatrix& m) { return {m.data.data(), m.rows, m.cols}; }
 inline ConstMapF as_eigen(const DenseMatrix& m) { return {m.data.data(), m.rows, m.cols}; }
 
+// Width of the register-resident accumulator tiles in the sparse x dense kernels: 32 floats are
+// 8 SSE or 4 AVX registers, so a row's partial sums never leave the registers while its ratings stream by.
+inline constexpr std::int64_t kAccumulatorTile = 32;
+
+// out[0..c) = sum_e (values[e] - shift) * b[indices[e]][0..c), b row-major with c columns.
+void sparse_row_times_dense(const std::int32_t* indices, const float* values, std::int64_t count, float shift,
+                            const float* b, std::int64_t c, float* out);
+
 // Below this many ratings per thread, waking more threads costs more than it saves. Results do not
 // depend on the thread count, so capping it changes only the speed.
 inline constexpr std::int64_t kMinRatingsPerThread = 20000;
@@ -53,7 +61,8 @@ MatrixD gram(const DenseMatrix& m, const RowBlocks& blocks, int threads);
 // Replaces the columns of m (rows x c, rows >= c) by an orthonormal basis of their span, returning
 // R with m_in = Q R. CholeskyQR2 (two passes of Gram + Cholesky in double, both parallel); falls back
 // to Householder QR when the Gram matrix is numerically singular (rank-deficient input).
-void orthonormalize(DenseMatrix& m, const RowBlocks& blocks, int threads, MatrixD* r_out = nullptr);
+// passes = 1 is enough between power iterations, where only the span matters (scikit-learn uses LU there).
+void orthonormalize(DenseMatrix& m, const RowBlocks& blocks, int threads, MatrixD* r_out = nullptr, int passes = 2);
 
 // True when every value is finite.
 bool all_finite(const DenseMatrix& m, int threads);

@@ -44,22 +44,38 @@ RowBlocks make_dense_blocks(std::int64_t rows) {
   return blocks;
 }
 
+void sparse_row_times_dense(const std::int32_t* indices, const float* values, std::int64_t count, float shift,
+                            const float* __restrict b, std::int64_t c, float* __restrict out) {
+  std::int64_t f0 = 0;
+  for (; f0 + kAccumulatorTile <= c; f0 += kAccumulatorTile) {
+    float acc[kAccumulatorTile] = {};
+    for (std::int64_t e = 0; e < count; ++e) {
+      const float v = values[e] - shift;
+      const float* __restrict br = b + static_cast<std::int64_t>(indices[e]) * c + f0;
+#pragma omp simd
+      for (std::int64_t t = 0; t < kAccumulatorTile; ++t) acc[t] += v * br[t];
+    }
+    std::copy(acc, acc + kAccumulatorTile, out + f0);
+  }
+  if (f0 == c) return;
+  std::fill(out + f0, out + c, 0.0f);
+  for (std::int64_t e = 0; e < count; ++e) {
+    const float v = values[e] - shift;
+    const float* __restrict br = b + static_cast<std::int64_t>(indices[e]) * c;
+#pragma omp simd
+    for (std::int64_t f = f0; f < c; ++f) out[f] += v * br[f];
+  }
+}
+
 void spmm(const SparseMatrix& a, const RowBlocks& blocks, float shift, const DenseMatrix& b, DenseMatrix& out,
           int threads) {
   const std::int64_t c = b.cols;
-  const float* __restrict bd = b.data.data();
-  float* __restrict od = out.data.data();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int blk = 0; blk < blocks.count(); ++blk) {
     for (std::int32_t r = blocks.begin(blk); r < blocks.end(blk); ++r) {
-      float* __restrict o = od + static_cast<std::int64_t>(r) * c;
-      std::fill(o, o + c, 0.0f);
-      for (std::int64_t e = a.row_begin(r); e < a.row_end(r); ++e) {
-        const float v = a.values[static_cast<std::size_t>(e)] - shift;
-        const float* __restrict br = bd + static_cast<std::int64_t>(a.indices[static_cast<std::size_t>(e)]) * c;
-#pragma omp simd
-        for (std::int64_t f = 0; f < c; ++f) o[f] += v * br[f];
-      }
+      const auto begin = static_cast<std::size_t>(a.row_begin(r));
+      sparse_row_times_dense(a.indices.data() + begin, a.values.data() + begin, a.row_nnz(r), shift, b.data.data(), c,
+                             out.data.data() + static_cast<std::int64_t>(r) * c);
     }
   }
 }
@@ -113,10 +129,14 @@ void householder_orthonormalize(DenseMatrix& m, MatrixD* r_out) {
 
 }  // namespace
 
-void orthonormalize(DenseMatrix& m, const RowBlocks& blocks, int threads, MatrixD* r_out) {
+void orthonormalize(DenseMatrix& m, const RowBlocks& blocks, int threads, MatrixD* r_out, int passes) {
   MatrixD r1;
   MatrixD r2;
   if (cholesky_qr_pass(m, blocks, threads, r1)) {
+    if (passes < 2) {
+      if (r_out) *r_out = r1;
+      return;
+    }
     if (cholesky_qr_pass(m, blocks, threads, r2)) {
       if (r_out) *r_out = r2 * r1;
       return;

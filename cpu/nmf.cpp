@@ -57,19 +57,19 @@ ZeroSide mu_zero_side(const SparseMatrix& x, const RowBlocks& blocks, const Dens
       double block_cross = 0.0;
       for (std::int32_t r = blocks.begin(blk); r < blocks.end(blk); ++r) {
         float* __restrict s = sd + static_cast<std::int64_t>(r) * k;
-        std::fill(num, num + k, 0.0f);
-        for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
-          const float v = x.values[static_cast<std::size_t>(e)];
-          const float* __restrict o = od + static_cast<std::int64_t>(x.indices[static_cast<std::size_t>(e)]) * k;
+        const auto begin = static_cast<std::size_t>(x.row_begin(r));
+        sparse_row_times_dense(x.indices.data() + begin, x.values.data() + begin, x.row_nnz(r), 0.0f, od, k, num);
+        // den = s G, tile by tile with the partial sums in registers (G is k x k, in L1).
+        for (std::int64_t f0 = 0; f0 < k; f0 += kAccumulatorTile) {
+          const std::int64_t width = std::min(kAccumulatorTile, k - f0);
+          float acc[kAccumulatorTile] = {};
+          for (std::int64_t a = 0; a < k; ++a) {
+            const float sa = s[a];
+            const float* __restrict ga = g + a * k + f0;
 #pragma omp simd
-          for (std::int64_t f = 0; f < k; ++f) num[f] += v * o[f];
-        }
-        std::fill(den, den + k, 0.0f);
-        for (std::int64_t a = 0; a < k; ++a) {
-          const float sa = s[a];
-          const float* __restrict ga = g + a * k;
-#pragma omp simd
-          for (std::int64_t f = 0; f < k; ++f) den[f] += sa * ga[f];
+            for (std::int64_t t = 0; t < width; ++t) acc[t] += sa * ga[t];
+          }
+          std::copy(acc, acc + width, den + f0);
         }
         float row_cross = 0.0f;
 #pragma omp simd reduction(+ : row_cross)

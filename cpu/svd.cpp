@@ -59,13 +59,14 @@ SvdResult CpuFactorizer::truncated_svd(const RatingMatrix& ratings, const SvdSet
   DenseMatrix y(m, l);
   spmm(xu, user_blocks, shift, omega, y, threads);
   omega = DenseMatrix();
-  orthonormalize(y, user_blocks, threads);
+  orthonormalize(y, user_blocks, threads, nullptr, settings.power_iterations > 0 ? 1 : 2);
   DenseMatrix z(n, l);
   for (int i = 0; i < settings.power_iterations; ++i) {
+    // Between power iterations only the span matters: one CholeskyQR pass keeps it well conditioned.
     spmm(xm, movie_blocks, shift, y, z, threads);
-    orthonormalize(z, movie_blocks, threads);
+    orthonormalize(z, movie_blocks, threads, nullptr, 1);
     spmm(xu, user_blocks, shift, z, y, threads);
-    orthonormalize(y, user_blocks, threads);
+    orthonormalize(y, user_blocks, threads, nullptr, i + 1 < settings.power_iterations ? 1 : 2);
   }
   // B = Q^T A (l x n); B^T = A^T Q = Q2 R, so B = R^T Q2^T and only the l x l matrix R^T needs an SVD.
   spmm(xm, movie_blocks, shift, y, z, threads);
