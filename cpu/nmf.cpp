@@ -1,0 +1,279 @@
+// NMF by multiplicative updates on the CPU, both objectives. Every pass walks one CSR view row by
+// row and updates that row's factors in place: no users x movies matrix, no residual matrix.
+#include <omp.h>
+
+#include <cmath>
+#include <string>
+
+#include "cinefactor/error.hpp"
+#include "cpu_engine.hpp"
+
+namespace cinefactor::engine::cpu {
+namespace {
+
+// Row weight for load balancing, in sparse entries per row per factor: a row's k x k dense product
+// (zero objective) or its bookkeeping (masked) costs about as much as k / 2 sparse entries.
+constexpr std::int64_t kRowWeightDivisor = 2;
+
+void check_factors(const RatingMatrix& ratings, const NmfFactors& f) {
+  if (f.w.cols <= 0 || f.w.cols != f.ht.cols) throw InvalidArgument("NMF factors need the same rank >= 1 on both sides");
+  if (f.w.rows != ratings.n_users() || f.ht.rows != ratings.n_movies()) {
+    throw InvalidArgument("NMF factors do not match the rating matrix: W is " + std::to_string(f.w.rows) + " x " +
+                          std::to_string(f.w.cols) + ", H^T " + std::to_string(f.ht.rows) + " x " +
+                          std::to_string(f.ht.cols) + " for " + std::to_string(ratings.n_users()) + " users x " +
+                          std::to_string(ratings.n_movies()) + " movies");
+  }
+}
+
+double squared_norm(const SparseMatrix& x) {
+  double s = 0.0;
+  for (const float v : x.values) s += static_cast<double>(v) * v;
+  return s;
+}
+
+struct ZeroSide {
+  MatrixD self_gram;  // of the updated factors
+  double cross = 0.0;  // sum over rows of <X other, self_new>
+};
+
+// One multiplicative update of `self` (the rows of x) given `other` (the columns of x), as scikit-learn's
+// _multiplicative_update_w: self *= (X other) / (self (other^T other)), a zero denominator -> EPSILON.
+ZeroSide mu_zero_side(const SparseMatrix& x, const RowBlocks& blocks, const DenseMatrix& other,
+                      const Eigen::MatrixXf& other_gram, DenseMatrix& self, int threads) {
+  const std::int64_t k = self.cols;
+  const float* __restrict od = other.data.data();
+  float* __restrict sd = self.data.data();
+  const float* __restrict g = other_gram.data();  // symmetric, so storage order does not matter
+  std::vector<MatrixD> grams(static_cast<std::size_t>(blocks.count()));
+  std::vector<double> cross(static_cast<std::size_t>(blocks.count()), 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<float> num_buf(static_cast<std::size_t>(k));
+    std::vector<float> den_buf(static_cast<std::size_t>(k));
+    float* __restrict num = num_buf.data();
+    float* __restrict den = den_buf.data();
+#pragma omp for schedule(dynamic, 1)
+    for (int blk = 0; blk < blocks.count(); ++blk) {
+      double block_cross = 0.0;
+      for (std::int32_t r = blocks.begin(blk); r < blocks.end(blk); ++r) {
+        float* __restrict s = sd + static_cast<std::int64_t>(r) * k;
+        const auto begin = static_cast<std::size_t>(x.row_begin(r));
+        sparse_row_times_dense(x.indices.data() + begin, x.values.data() + begin, x.row_nnz(r), 0.0f, od, k, num);
+        // den = s G, tile by tile with the partial sums in registers (G is k x k, in L1).
+        for (std::int64_t f0 = 0; f0 < k; f0 += kAccumulatorTile) {
+          const std::int64_t width = std::min(kAccumulatorTile, k - f0);
+          float acc[kAccumulatorTile] = {};
+          for (std::int64_t a = 0; a < k; ++a) {
+            const float sa = s[a];
+            const float* __restrict ga = g + a * k + f0;
+#pragma omp simd
+            for (std::int64_t t = 0; t < width; ++t) acc[t] += sa * ga[t];
+          }
+          std::copy(acc, acc + width, den + f0);
+        }
+        float row_cross = 0.0f;
+#pragma omp simd reduction(+ : row_cross)
+        for (std::int64_t f = 0; f < k; ++f) {
+          const float d = den[f] == 0.0f ? kMuEpsilon : den[f];
+          s[f] *= num[f] / d;
+          row_cross += num[f] * s[f];
+        }
+        block_cross += row_cross;
+      }
+      const auto rows = as_eigen(self).middleRows(blocks.begin(blk), blocks.end(blk) - blocks.begin(blk));
+      const Eigen::MatrixXf bg = rows.transpose() * rows;
+      grams[static_cast<std::size_t>(blk)] = bg.cast<double>();
+      cross[static_cast<std::size_t>(blk)] = block_cross;
+    }
+  }
+  ZeroSide out;
+  out.self_gram = MatrixD::Zero(k, k);
+  for (int blk = 0; blk < blocks.count(); ++blk) {
+    out.self_gram += grams[static_cast<std::size_t>(blk)];
+    out.cross += cross[static_cast<std::size_t>(blk)];
+  }
+  return out;
+}
+
+// What a masked pass adds to the loss.
+struct MaskedSide {
+  double sse = 0.0;           // squared errors of the updated rows (computed only when asked)
+  double weighted_norm = 0.0;  // sum over rows of n_row * |self_row|^2
+  double bias_norm = 0.0;      // sum of squared biases of this side
+};
+
+struct MaskedSideInput {
+  const SparseMatrix* x;
+  const RowBlocks* blocks;
+  const DenseMatrix* other;
+  DenseMatrix* self;
+  const std::vector<float>* other_bias;  // empty without biases
+  std::vector<float>* self_bias;          // empty without biases
+  float offset = 0.0f;
+  float l2 = 0.0f;
+  float l2_bias = 0.0f;
+  bool biases = false;
+  bool want_sse = false;
+};
+
+// One multiplicative update of every row of `self` from the observed entries only (Surprise's NMF):
+//   num = sum_e r_e * other_e,  den = sum_e rhat_e * other_e + l2 * n_row * self + eps,  self *= num / den,
+// rhat = offset + b_row + b_col + <self, other>. Then, with biases, the row's bias is refit in closed form
+// given the new factors; the second walk over the row's entries also yields the squared errors.
+MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
+  const SparseMatrix& x = *in.x;
+  const RowBlocks& blocks = *in.blocks;
+  const std::int64_t k = in.self->cols;
+  const float* __restrict od = in.other->data.data();
+  float* __restrict sd = in.self->data.data();
+  const float* ob = in.biases ? in.other_bias->data() : nullptr;
+  float* sb = in.biases ? in.self_bias->data() : nullptr;
+  const bool second_walk = in.biases || in.want_sse;
+  std::vector<MaskedSide> partial(static_cast<std::size_t>(blocks.count()));
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<float> num_buf(static_cast<std::size_t>(k));
+    std::vector<float> den_buf(static_cast<std::size_t>(k));
+    float* __restrict num = num_buf.data();
+    float* __restrict den = den_buf.data();
+#pragma omp for schedule(dynamic, 1)
+    for (int blk = 0; blk < blocks.count(); ++blk) {
+      MaskedSide acc;
+      for (std::int32_t r = blocks.begin(blk); r < blocks.end(blk); ++r) {
+        float* __restrict s = sd + static_cast<std::int64_t>(r) * k;
+        const float row_base = in.biases ? in.offset + sb[r] : 0.0f;
+        std::fill(num, num + k, 0.0f);
+        std::fill(den, den + k, 0.0f);
+        for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
+          const float v = x.values[static_cast<std::size_t>(e)];
+          const std::int32_t c = x.indices[static_cast<std::size_t>(e)];
+          const float* __restrict o = od + static_cast<std::int64_t>(c) * k;
+          float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+          for (std::int64_t f = 0; f < k; ++f) dot += s[f] * o[f];
+          const float pred = dot + row_base + (ob ? ob[c] : 0.0f);
+#pragma omp simd
+          for (std::int64_t f = 0; f < k; ++f) {
+            num[f] += v * o[f];
+            den[f] += pred * o[f];
+          }
+        }
+        const auto n = static_cast<float>(x.row_nnz(r));
+        const float reg = in.l2 * n;
+        float norm = 0.0f;
+#pragma omp simd reduction(+ : norm)
+        for (std::int64_t f = 0; f < k; ++f) {
+          s[f] *= num[f] / (den[f] + reg * s[f] + kMuEpsilon);
+          norm += s[f] * s[f];
+        }
+        acc.weighted_norm += static_cast<double>(n) * norm;
+        if (!second_walk) continue;
+        // Residuals without this row's bias: resid = r - offset - b_col - <self_new, other>.
+        double sum = 0.0;
+        double sum_sq = 0.0;
+        for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
+          const std::int32_t c = x.indices[static_cast<std::size_t>(e)];
+          const float* __restrict o = od + static_cast<std::int64_t>(c) * k;
+          float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+          for (std::int64_t f = 0; f < k; ++f) dot += s[f] * o[f];
+          const double resid = static_cast<double>(x.values[static_cast<std::size_t>(e)]) - dot -
+                               (in.biases ? static_cast<double>(in.offset) + ob[c] : 0.0);
+          sum += resid;
+          sum_sq += resid * resid;
+        }
+        double b = 0.0;
+        if (in.biases) {
+          const double denom = static_cast<double>(n) + in.l2_bias;
+          b = denom > 0.0 ? sum / denom : 0.0;
+          sb[r] = static_cast<float>(b);
+          acc.bias_norm += b * b;
+        }
+        // sum (resid - b)^2 without a third walk.
+        acc.sse += sum_sq - 2.0 * b * sum + static_cast<double>(n) * b * b;
+      }
+      partial[static_cast<std::size_t>(blk)] = acc;
+    }
+  }
+  MaskedSide out;
+  for (const auto& p : partial) {
+    out.sse += p.sse;
+    out.weighted_norm += p.weighted_norm;
+    out.bias_norm += p.bias_norm;
+  }
+  return out;
+}
+
+}  // namespace
+
+IterationLog CpuFactorizer::nmf_zero(const RatingMatrix& ratings, NmfFactors& factors,
+                                     const IterationControl& control) {
+  const int threads = threads_for(ratings.nnz());
+  check_factors(ratings, factors);
+  const auto& xu = ratings.by_user();
+  const auto& xm = ratings.by_movie();
+  const std::int64_t k = factors.w.cols;
+  const RowBlocks user_blocks = make_row_blocks(xu, k / kRowWeightDivisor);
+  const RowBlocks movie_blocks = make_row_blocks(xm, k / kRowWeightDivisor);
+  const double norm_x = squared_norm(xu);
+
+  MatrixD hht = gram(factors.ht, movie_blocks, threads);
+  IterationTracker tracker(control);
+  while (true) {
+    const Eigen::MatrixXf hht_f = hht.cast<float>();
+    const ZeroSide w_side = mu_zero_side(xu, user_blocks, factors.ht, hht_f, factors.w, threads);
+    const Eigen::MatrixXf wtw_f = w_side.self_gram.cast<float>();
+    const ZeroSide h_side = mu_zero_side(xm, movie_blocks, factors.w, wtw_f, factors.ht, threads);
+    hht = h_side.self_gram;
+    // 0.5 ||X - W H||^2 = 0.5 (||X||^2 - 2 tr(W^T X H^T) + tr((W^T W)(H H^T))), as scikit-learn's
+    // _beta_divergence does for sparse X.
+    const double loss = 0.5 * (norm_x - 2.0 * h_side.cross + w_side.self_gram.cwiseProduct(hht).sum());
+    if (!std::isfinite(loss)) tracker.diverged("loss is " + std::to_string(loss));
+    if (tracker.record(loss)) break;
+  }
+  if (!all_finite(factors.w, threads) || !all_finite(factors.ht, threads)) tracker.diverged("a factor is not finite");
+  return tracker.take();
+}
+
+IterationLog CpuFactorizer::nmf_masked(const RatingMatrix& ratings, const MaskedNmfSettings& settings,
+                                       MaskedNmfState& state, const IterationControl& control) {
+  const int threads = threads_for(ratings.nnz());
+  check_factors(ratings, state.factors);
+  if (!(settings.l2_user >= 0.0f) || !(settings.l2_movie >= 0.0f) || !(settings.l2_bias >= 0.0f)) {
+    throw InvalidArgument("NMF L2 weights must be >= 0");
+  }
+  if (settings.biases) {
+    state.user_bias.resize(static_cast<std::size_t>(ratings.n_users()), 0.0f);
+    state.movie_bias.resize(static_cast<std::size_t>(ratings.n_movies()), 0.0f);
+  } else {
+    state.user_bias.clear();
+    state.movie_bias.clear();
+  }
+  const auto& xu = ratings.by_user();
+  const auto& xm = ratings.by_movie();
+  const std::int64_t k = state.factors.w.cols;
+  const RowBlocks user_blocks = make_row_blocks(xu, k / kRowWeightDivisor);
+  const RowBlocks movie_blocks = make_row_blocks(xm, k / kRowWeightDivisor);
+
+  MaskedSideInput user_side{&xu, &user_blocks, &state.factors.ht, &state.factors.w, &state.movie_bias,
+                            &state.user_bias, state.global_offset, settings.l2_user, settings.l2_bias,
+                            settings.biases, false};
+  MaskedSideInput movie_side{&xm, &movie_blocks, &state.factors.w, &state.factors.ht, &state.user_bias,
+                             &state.movie_bias, state.global_offset, settings.l2_movie, settings.l2_bias,
+                             settings.biases, true};
+  IterationTracker tracker(control);
+  while (true) {
+    const MaskedSide u = mu_masked_side(user_side, threads);
+    const MaskedSide m = mu_masked_side(movie_side, threads);
+    const double loss = m.sse + settings.l2_user * u.weighted_norm + settings.l2_movie * m.weighted_norm +
+                        settings.l2_bias * (u.bias_norm + m.bias_norm);
+    if (!std::isfinite(loss)) tracker.diverged("loss is " + std::to_string(loss));
+    if (tracker.record(loss)) break;
+  }
+  if (!all_finite(state.factors.w, threads) || !all_finite(state.factors.ht, threads)) {
+    tracker.diverged("a factor is not finite");
+  }
+  return tracker.take();
+}
+
+}  // namespace cinefactor::engine::cpu
