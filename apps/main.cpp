@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
 
   cinefactor::cli::register_device_command(app);
   cinefactor::cli::register_data_commands(app);
+  cinefactor::cli::register_train_command(app);
+  cinefactor::cli::register_evaluate_command(app);
+  cinefactor::cli::register_recommend_command(app);
 
   try {
     app.parse(argc, argv);

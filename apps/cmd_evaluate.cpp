@@ -1,0 +1,82 @@
+// `cinefactor evaluate`: offline evaluation of one algorithm on a dataset (holdout or k-fold).
+#include <fmt/format.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cinefactor/evaluation.hpp"
+#include "commands.hpp"
+#include "train_flags.hpp"
+
+namespace cinefactor::cli {
+
+void register_evaluate_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("evaluate", "Evaluate an algorithm offline: rating (RMSE, MAE) and ranking metrics");
+  struct Args {
+    TrainFlags flags;
+    std::string protocol = "holdout";
+    std::string split = "random";
+    double test_fraction = 0.2;
+    int folds = 5;
+    std::uint64_t split_seed = 42;
+    std::vector<int> ks{10};
+    float relevance = 4.0f;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  add_train_flags(cmd, args->flags);
+  cmd->add_option("--protocol", args->protocol, "holdout (one split) or kfold")
+      ->check(CLI::IsMember({"holdout", "kfold"}))
+      ->capture_default_str();
+  cmd->add_option("--split", args->split,
+                  "holdout split: random (by rating), per-user, temporal (each user's latest), temporal-global")
+      ->check(CLI::IsMember({"random", "per-user", "temporal", "temporal-global"}))
+      ->capture_default_str();
+  cmd->add_option("--test-fraction", args->test_fraction, "holdout: fraction of ratings held out")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--folds", args->folds, "kfold: number of folds")->check(CLI::Range(2, 255))->capture_default_str();
+  cmd->add_option("--split-seed", args->split_seed, "Seed of the split / fold assignment")->capture_default_str();
+  cmd->add_option("--at", args->ks, "Cut-offs k of the ranking metrics (repeatable)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--relevance", args->relevance, "Held-out ratings at or above this count as relevant")
+      ->capture_default_str();
+  cmd->add_flag("--json", args->json, "Print one JSON object (keys: metrics, metrics_std, fit_seconds, ...)");
+  cmd->callback([args] {
+    const TrainOptions train_options = resolve_train_options(args->flags);
+    const Dataset data = load_dataset(args->flags.data, resolve_load_options(args->flags));
+
+    EvaluationOptions options;
+    options.protocol = *parse_protocol(args->protocol);
+    options.split.kind = *parse_split_kind(args->split);
+    options.split.test_fraction = args->test_fraction;
+    options.split.seed = args->split_seed;
+    options.folds = args->folds;
+    options.ranking.ks = args->ks;
+    options.ranking.relevance_threshold = args->relevance;
+    options.ranking.threads = train_options.threads;
+    const EvaluationResult result =
+        evaluate(data.ratings, [&](const RatingMatrix& m) { return train(m, train_options); }, options);
+
+    if (args->json) {
+      auto out = to_json(result);
+      out["data"] = args->flags.data;
+      fmt::print("{}\n", out.dump(2));
+      return;
+    }
+    fmt::print("{} (k = {}) on {}: {} {}, {} fold(s)\n", result.algorithm, result.rank, args->flags.data,
+               args->protocol, options.protocol == Protocol::holdout ? args->split : "random", result.folds.size());
+    for (const auto& [name, value] : result.mean) {
+      const auto spread = result.stddev.find(name);
+      fmt::print("  {:<14} {:.4f}", name, value);
+      if (result.folds.size() > 1 && spread != result.stddev.end()) fmt::print(" ± {:.4f}", spread->second);
+      fmt::print("\n");
+    }
+    double fit = 0.0;
+    for (const auto& f : result.folds) fit += f.fit_seconds;
+    fmt::print("  fit time       {:.2f} s per fold\n", fit / static_cast<double>(result.folds.size()));
+  });
+}
+
+}  // namespace cinefactor::cli

@@ -1,0 +1,70 @@
+// `cinefactor train`: load a dataset, train one model, write the model file (with the catalog).
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cinefactor/model_file.hpp"
+#include "cinefactor/progress.hpp"
+#include "commands.hpp"
+#include "train_flags.hpp"
+
+namespace cinefactor::cli {
+
+void register_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train a model on a dataset and write it to a model file");
+  struct Args {
+    TrainFlags flags;
+    std::string out;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  add_train_flags(cmd, args->flags);
+  cmd->add_option("-o,--out", args->out, "Model file to write (atomically)")->required();
+  cmd->add_flag("--json", args->json, "Print a JSON summary instead of text");
+  cmd->callback([args] {
+    const TrainOptions base = resolve_train_options(args->flags);
+    const Dataset data = load_dataset(args->flags.data, resolve_load_options(args->flags));
+
+    TrainOptions options = base;
+    const bool iterative = options.algorithm == Algorithm::nmf || options.algorithm == Algorithm::bias;
+    std::unique_ptr<Progress> bar;
+    if (iterative) {
+      bar = std::make_unique<Progress>(fmt::format("train {}", algorithm_name(options.algorithm)),
+                                       options.max_iterations, "it");
+      options.on_iteration = [&bar](const IterationInfo& info) {
+        spdlog::debug("iteration {}: loss {:.6g} ({:.3f} s)", info.iteration, info.loss, info.seconds);
+        bar->set(info.iteration);
+      };
+    }
+    TrainReport report;
+    Model model = train(data.ratings, options, &report);
+    if (bar) bar->finish();
+    attach_catalog(model, data);
+    save_model(model, args->out);
+
+    const double final_loss = report.loss_history.empty() ? 0.0 : report.loss_history.back();
+    if (args->json) {
+      fmt::print("{}\n", nlohmann::json{{"model", args->out},
+                                        {"algorithm", algorithm_name(model.algorithm)},
+                                        {"rank", model.rank()},
+                                        {"users", model.n_users()},
+                                        {"movies", model.n_movies()},
+                                        {"ratings", data.ratings.nnz()},
+                                        {"device", report.device},
+                                        {"iterations", report.iterations},
+                                        {"loss_history", report.loss_history},
+                                        {"seconds", report.seconds},
+                                        {"hyperparameters", model.hyperparameters}}
+                             .dump(2));
+      return;
+    }
+    fmt::print("trained {} (k = {}) on {} users x {} movies, {} ratings, on {} in {:.2f} s", algorithm_name(model.algorithm),
+               model.rank(), model.n_users(), model.n_movies(), data.ratings.nnz(), report.device, report.seconds);
+    if (!report.loss_history.empty()) fmt::print(", {} iterations, final loss {:.6g}", report.iterations, final_loss);
+    fmt::print("\nwrote {}\n", args->out);
+  });
+}
+
+}  // namespace cinefactor::cli

@@ -1,0 +1,69 @@
+#include "train_flags.hpp"
+
+#include <fmt/format.h>
+
+namespace cinefactor::cli {
+
+void add_train_flags(CLI::App* cmd, TrainFlags& f) {
+  TrainOptions& o = f.options;
+  cmd->add_option("--data", f.data, "Dataset directory (any MovieLens layout, or `cinefactor data synth` output)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--algo", f.algorithm, "Algorithm: nmf, svd, bias, popularity, mean")
+      ->check(CLI::IsMember({"nmf", "svd", "bias", "popularity", "mean"}))
+      ->capture_default_str();
+  cmd->add_option("-k,--rank", o.rank, "Number of latent factors k (nmf, svd)")->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_option("--iterations", o.max_iterations, "Maximum NMF iterations / bias sweeps")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--tol", o.tolerance, "Stop when the relative loss change falls below this (0 = run all iterations)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Random seed (initialization, SVD test matrix)")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--device", f.device, "Where to train: auto (CUDA when a device is present), cpu, cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--objective", f.objective,
+                  "NMF objective: zero (unrated = 0, scikit-learn's NMF; for ranking) or masked (observed ratings only; "
+                  "rating prediction)")
+      ->check(CLI::IsMember({"zero", "masked"}))
+      ->capture_default_str();
+  cmd->add_option("--init", f.init, "NMF initialization: nndsvda or random (scaled as scikit-learn does)")
+      ->check(CLI::IsMember({"nndsvda", "random"}))
+      ->capture_default_str();
+  cmd->add_option("--l2-user", o.l2_user, "masked NMF: L2 weight on user factors")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--l2-movie", o.l2_movie, "masked NMF: L2 weight on movie factors")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_flag("--biases", o.biases, "masked NMF: also learn user and movie biases");
+  cmd->add_option("--l2-bias", o.l2_bias, "masked NMF with --biases, and bias: L2 weight on the biases")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--oversamples", o.oversamples, "SVD: oversampling p of the randomized range finder")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+  cmd->add_option("--power-iterations", o.power_iterations, "SVD: power iterations q")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  cmd->add_flag("--center", o.center, "SVD: subtract the global mean rating from the observed ratings first");
+  cmd->add_flag("--no-cache", f.no_cache, "Do not read or write the binary cache next to the data");
+  cmd->add_flag("--skip-bad-lines", f.skip_bad_lines, "Skip (and count) malformed lines instead of stopping");
+}
+
+TrainOptions resolve_train_options(const TrainFlags& f) {
+  TrainOptions o = f.options;
+  o.algorithm = *parse_algorithm(f.algorithm);  // validated by IsMember
+  o.objective = *parse_objective(f.objective);
+  o.init = f.init == "random" ? NmfInit::random : NmfInit::nndsvda;
+  o.device = f.device == "cpu" ? Device::cpu : f.device == "cuda" ? Device::cuda : Device::automatic;
+  return o;
+}
+
+LoadOptions resolve_load_options(const TrainFlags& f) {
+  LoadOptions o;
+  o.use_cache = !f.no_cache;
+  o.skip_bad_lines = f.skip_bad_lines;
+  o.threads = f.options.threads;
+  return o;
+}
+
+}  // namespace cinefactor::cli
