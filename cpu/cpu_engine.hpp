@@ -24,9 +24,18 @@ using ConstMapF = Eigen::Map<const RowMajorMatrixF>;
 inline MapF as_eigen(DenseMatrix& m) { return {m.data.data(), m.rows, m.cols}; }
 inline ConstMapF as_eigen(const DenseMatrix& m) { return {m.data.data(), m.rows, m.cols}; }
 
-// Width of the register-resident accumulator tiles in the sparse x dense kernels: 32 floats are
-// 8 SSE or 4 AVX registers, so a row's partial sums never leave the registers while its ratings stream by.
-inline constexpr std::int64_t kAccumulatorTile = 32;
+// Width of the register-resident accumulator tiles in the sparse x dense kernels: 64 floats are 8 AVX
+// registers, so at k = 64 a row's partial sums stay in registers while its ratings stream by.
+inline constexpr std::int64_t kAccumulatorTile = 64;
+// The sweeps gather one factor row per rating at random: latency bound. Prefetching the row this many
+// ratings ahead keeps several misses in flight.
+inline constexpr std::int64_t kPrefetchDistance = 8;
+inline constexpr std::int64_t kCacheLineFloats = 16;
+
+// Asks for the cache lines of `count` floats at p (a hint; never faults).
+inline void prefetch_row(const float* p, std::int64_t count) {
+  for (std::int64_t i = 0; i < count; i += kCacheLineFloats) __builtin_prefetch(p + i);
+}
 
 // out[0..c) = sum_e (values[e] - shift) * b[indices[e]][0..c), b row-major with c columns.
 void sparse_row_times_dense(const std::int32_t* indices, const float* values, std::int64_t count, float shift,

@@ -50,6 +50,9 @@ void sparse_row_times_dense(const std::int32_t* indices, const float* values, st
   for (; f0 + kAccumulatorTile <= c; f0 += kAccumulatorTile) {
     float acc[kAccumulatorTile] = {};
     for (std::int64_t e = 0; e < count; ++e) {
+      if (e + kPrefetchDistance < count) {
+        prefetch_row(b + static_cast<std::int64_t>(indices[e + kPrefetchDistance]) * c + f0, kAccumulatorTile);
+      }
       const float v = values[e] - shift;
       const float* __restrict br = b + static_cast<std::int64_t>(indices[e]) * c + f0;
 #pragma omp simd

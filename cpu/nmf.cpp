@@ -145,6 +145,9 @@ MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
         std::fill(num, num + k, 0.0f);
         std::fill(den, den + k, 0.0f);
         for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
+          if (e + kPrefetchDistance < x.row_end(r)) {
+            prefetch_row(od + static_cast<std::int64_t>(x.indices[static_cast<std::size_t>(e + kPrefetchDistance)]) * k, k);
+          }
           const float v = x.values[static_cast<std::size_t>(e)];
           const std::int32_t c = x.indices[static_cast<std::size_t>(e)];
           const float* __restrict o = od + static_cast<std::int64_t>(c) * k;
