@@ -116,9 +116,12 @@ struct MaskedSideInput {
   bool want_sse = false;
 };
 
-// One multiplicative update of every row of `self` from the observed entries only (Surprise's NMF):
-//   num = sum_e r_e * other_e,  den = sum_e rhat_e * other_e + l2 * n_row * self + eps,  self *= num / den,
-// rhat = offset + b_row + b_col + <self, other>. Then, with biases, the row's bias is refit in closed form
+// One multiplicative update of every row of `self` from the observed entries only (Luo et al. 2014,
+// Surprise's NMF), with the target y_e = r_e - offset - b_row - b_col split into positive and negative parts:
+//   num = sum_e max(y_e, 0) * other_e,  den = sum_e (<self, other_e> + max(-y_e, 0)) * other_e + l2 * n_row * self + eps,
+//   self *= num / den.
+// Without biases y = r >= 0 and this is Surprise's update; in every case its fixed points satisfy the
+// stationarity condition of the regularized squared error on the observed entries. Then, with biases, the row's bias is refit in closed form
 // given the new factors; the second walk over the row's entries also yields the squared errors.
 MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
   const SparseMatrix& x = *in.x;
@@ -154,11 +157,16 @@ MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
           float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
           for (std::int64_t f = 0; f < k; ++f) dot += s[f] * o[f];
-          const float pred = dot + row_base + (ob ? ob[c] : 0.0f);
+          // The factors fit the target y = r - offset - biases, which can be negative: its positive part
+          // goes to the numerator and its negative part to the denominator, so both stay non-negative
+          // (a bias-shifted prediction in the denominator can reach zero and blow a factor up).
+          const float y = v - row_base - (ob ? ob[c] : 0.0f);
+          const float y_pos = y > 0.0f ? y : 0.0f;
+          const float d = dot + (y < 0.0f ? -y : 0.0f);
 #pragma omp simd
           for (std::int64_t f = 0; f < k; ++f) {
-            num[f] += v * o[f];
-            den[f] += pred * o[f];
+            num[f] += y_pos * o[f];
+            den[f] += d * o[f];
           }
         }
         const auto n = static_cast<float>(x.row_nnz(r));

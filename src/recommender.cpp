@@ -356,10 +356,10 @@ FoldIn Recommender::fold_in_resolved(std::span<const VisitorRating> ratings, std
     case FoldKind::none:
       break;
     case FoldKind::user_bias: {
-      // min sum (y_i - b)^2 + n*l2_bias*b^2 (regularization per rating, as in training).
+      // min sum (y_i - b)^2 + l2_bias*b^2, the objective training uses for each user's bias.
       double sum = 0.0;
       for (Eigen::Index i = 0; i < n; ++i) sum += residual(i);
-      out.bias = static_cast<float>(sum / (static_cast<double>(n) * (1.0 + l2_bias_)));
+      out.bias = static_cast<float>(sum / (static_cast<double>(n) + l2_bias_));
       break;
     }
     case FoldKind::projection: {
@@ -370,7 +370,7 @@ FoldIn Recommender::fold_in_resolved(std::span<const VisitorRating> ratings, std
       break;
     }
     case FoldKind::masked_nnls: {
-      // min sum_i (y_i - b - w.h_i)^2 + n*l2_user*|w|^2 + n*l2_bias*b^2, w >= 0 (b only when the model
+      // min sum_i (y_i - b - w.h_i)^2 + n*l2_user*|w|^2 + l2_bias*b^2, w >= 0 (b only when the model
       // has user biases): the training objective restricted to one user with the movie side fixed.
       const bool with_bias = !m.user_bias.empty();
       const Eigen::Index d = k + (with_bias ? 1 : 0);
@@ -386,7 +386,7 @@ FoldIn Recommender::fold_in_resolved(std::span<const VisitorRating> ratings, std
       G.triangularView<Eigen::StrictlyUpper>() = G.transpose();
       const double nd = static_cast<double>(n);
       for (Eigen::Index f = 0; f < k; ++f) G(f, f) += nd * l2_user_;
-      if (with_bias) G(k, k) += nd * l2_bias_;
+      if (with_bias) G(k, k) += l2_bias_;
       const auto solution = solve_nonneg_qp(G, c, k, options_);
       for (Eigen::Index f = 0; f < k; ++f) out.factors[static_cast<std::size_t>(f)] = static_cast<float>(solution.x[f]);
       if (with_bias) out.bias = static_cast<float>(solution.x[k]);

@@ -201,14 +201,24 @@ struct DenseMaskedReference {
     }
     return p;
   }
+  // What the factors fit: the ratings minus the bias terms (may be negative).
+  MatrixXd target() const {
+    MatrixXd y = r;
+    if (biases) {
+      y.array() -= mu;
+      y.colwise() -= bu;
+      y.rowwise() -= bj.transpose();
+    }
+    return y;
+  }
   // One iteration as documented in factorizer.hpp: users (factors, then bias), then movies.
   double iterate() {
     const VectorXd n_u = mask.rowwise().sum();
     const VectorXd n_j = mask.colwise().sum().transpose();
     {
-      const MatrixXd p = mask.cwiseProduct(prediction());
-      const MatrixXd num = r.cwiseProduct(mask) * h;
-      const MatrixXd den = (p * h + l2_user * n_u.asDiagonal() * w).array() + kEps;
+      const MatrixXd y = target();
+      const MatrixXd num = mask.cwiseProduct(y.cwiseMax(0.0)) * h;
+      const MatrixXd den = (mask.cwiseProduct(w * h.transpose() + (-y).cwiseMax(0.0)) * h + l2_user * n_u.asDiagonal() * w).array() + kEps;
       w = w.cwiseProduct(num.cwiseQuotient(den));
       if (biases) {
         MatrixXd resid = r - w * h.transpose();
@@ -218,9 +228,10 @@ struct DenseMaskedReference {
       }
     }
     {
-      const MatrixXd p = mask.cwiseProduct(prediction());
-      const MatrixXd num = r.cwiseProduct(mask).transpose() * w;
-      const MatrixXd den = (p.transpose() * w + l2_movie * n_j.asDiagonal() * h).array() + kEps;
+      const MatrixXd y = target();
+      const MatrixXd num = mask.cwiseProduct(y.cwiseMax(0.0)).transpose() * w;
+      const MatrixXd den =
+          (mask.cwiseProduct(w * h.transpose() + (-y).cwiseMax(0.0)).transpose() * w + l2_movie * n_j.asDiagonal() * h).array() + kEps;
       h = h.cwiseProduct(num.cwiseQuotient(den));
       if (biases) {
         MatrixXd resid = r - w * h.transpose();

@@ -36,10 +36,11 @@ struct TrainOptions {
   // NMF
   NmfObjective objective = NmfObjective::zero;
   NmfInit init = NmfInit::nndsvda;
-  float l2_user = 0.06f;      // masked: L2 weight on user factors (Surprise's reg_pu)
-  float l2_movie = 0.06f;     // masked: L2 weight on movie factors (reg_qi)
+  // Defaults chosen by measurement on ml-latest-small (random 80/20 holdout, k = 20): see README.
+  float l2_user = 0.15f;      // masked: L2 weight on user factors, per rating (Surprise's reg_pu)
+  float l2_movie = 0.15f;     // masked: L2 weight on movie factors, per rating (reg_qi)
   bool biases = false;        // masked: learn user/movie biases too
-  float l2_bias = 0.02f;      // masked/bias: L2 weight on the biases
+  float l2_bias = 5.0f;       // masked/bias: L2 weight on each bias: b = sum of residuals / (n + l2_bias)
 
   // Randomized SVD
   int oversamples = 10;
