@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "cinefactor/model_file.hpp"
-#include "cinefactor/progress.hpp"
 #include "commands.hpp"
 #include "train_flags.hpp"
 
@@ -28,19 +27,18 @@ void register_train_command(CLI::App& app) {
     const Dataset data = load_dataset(args->flags.data, resolve_load_options(args->flags));
 
     TrainOptions options = base;
-    const bool iterative = options.algorithm == Algorithm::nmf || options.algorithm == Algorithm::bias;
-    std::unique_ptr<Progress> bar;
-    if (iterative) {
-      bar = std::make_unique<Progress>(fmt::format("train {}", algorithm_name(options.algorithm)),
-                                       options.max_iterations, "it");
-      options.on_iteration = [&bar](const IterationInfo& info) {
-        spdlog::debug("iteration {}: loss {:.6g} ({:.3f} s)", info.iteration, info.loss, info.seconds);
-        bar->set(info.iteration);
-      };
-    }
+    // train() draws the progress bar; the loss goes to the log: every iteration with --verbose,
+    // every kLossLogEvery-th otherwise.
+    options.on_iteration = [](const IterationInfo& info) {
+      constexpr int kLossLogEvery = 10;
+      if (info.iteration % kLossLogEvery == 0) {
+        spdlog::info("iteration {}: loss {:.6g} ({:.2f} s)", info.iteration, info.loss, info.seconds);
+      } else {
+        spdlog::debug("iteration {}: loss {:.6g} ({:.2f} s)", info.iteration, info.loss, info.seconds);
+      }
+    };
     TrainReport report;
     Model model = train(data.ratings, options, &report);
-    if (bar) bar->finish();
     attach_catalog(model, data);
     save_model(model, args->out);
 

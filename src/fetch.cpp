@@ -412,6 +412,7 @@ std::string md5_file(const fs::path& path, bool show_progress) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_size = 0;
   if (EVP_DigestFinal_ex(ctx.get(), digest, &digest_size) != 1) throw Error("OpenSSL cannot compute MD5");
+  if (progress) progress->finish();
   std::string hex;
   for (unsigned int i = 0; i < digest_size; ++i) hex += fmt::format("{:02x}", digest[i]);
   return hex;

@@ -38,7 +38,14 @@ Progress::Progress(std::string label, std::int64_t total, std::string unit)
       last_draw_(start_),
       tty_(isatty(fileno(stderr)) != 0) {}
 
-Progress::~Progress() { finish(); }
+// Destroyed without finish(): the work was abandoned (an exception is on its way), so no summary line;
+// only a bar in progress on the terminal is cleared.
+Progress::~Progress() {
+  std::lock_guard lock(draw_mutex_);
+  if (finished_) return;
+  finished_ = true;
+  if (tty_ && !g_quiet.load()) std::fprintf(stderr, "\r\033[K");
+}
 
 void Progress::advance(std::int64_t n) {
   done_.fetch_add(n, std::memory_order_relaxed);

@@ -15,14 +15,14 @@ class Progress {
  public:
   // total = 0 when the amount of work is unknown (then no ETA is shown).
   Progress(std::string label, std::int64_t total, std::string unit = "");
-  ~Progress();
+  ~Progress();  // without finish(): abandoned work, no summary line
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
   void advance(std::int64_t n = 1);
   void set(std::int64_t done);
   void set_total(std::int64_t total);
-  // Draws the final state and ends the line; called by the destructor when not called before.
+  // Draws the final state (a summary line with the rate) and ends the line.
   void finish();
 
   static void set_quiet(bool quiet) noexcept;

@@ -29,7 +29,7 @@ struct TrainOptions {
   Device device = Device::automatic;
   int rank = 20;              // k
   int max_iterations = 200;   // NMF iterations; bias baseline sweeps
-  double tolerance = 1e-4;    // stop when the relative loss change falls below it (0 = never)
+  double tolerance = 1e-5;    // stop when the relative loss change falls below it (0 = never)
   std::uint64_t seed = 42;
   int threads = 0;            // 0 = all cores
 
