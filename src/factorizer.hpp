@@ -25,7 +25,7 @@ inline constexpr float kMuEpsilon = 1.1920929e-07f;
 // Iteration budget and reporting shared by the iterative algorithms.
 struct IterationControl {
   int max_iterations = 200;
-  double tolerance = 1e-4;  // relative loss change that stops the loop; 0 = run max_iterations
+  double tolerance = TrainOptions{}.tolerance;  // relative loss change that stops the loop; 0 = run max_iterations
   std::function<void(const IterationInfo&)> on_iteration;
 };
 
@@ -60,10 +60,10 @@ struct NmfFactors {
 };
 
 struct MaskedNmfSettings {
-  float l2_user = 0.06f;
-  float l2_movie = 0.06f;
+  float l2_user = TrainOptions{}.l2_user;
+  float l2_movie = TrainOptions{}.l2_movie;
   bool biases = false;
-  float l2_bias = 0.02f;
+  float l2_bias = TrainOptions{}.l2_bias;
 };
 
 // Factors plus the bias terms of the masked objective (empty biases when not learned).
