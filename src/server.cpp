@@ -105,7 +105,8 @@ ModelRegistry::ModelRegistry() : models_(std::make_shared<const std::vector<Load
 void ModelRegistry::put(std::string name, std::shared_ptr<const Model> model, std::string source) {
   if (name.empty()) throw InvalidArgument("a model needs a name");
   if (!model) throw InvalidArgument("model '" + name + "' is null");
-  LoadedModel loaded{std::move(name), model, std::make_shared<const CatalogIndex>(*model), std::move(source)};
+  LoadedModel loaded{std::move(name), model, std::make_shared<const CatalogIndex>(*model),
+                     std::make_shared<const Recommender>(model), std::move(source)};
   std::lock_guard lock(mutex_);
   auto next = std::make_shared<std::vector<LoadedModel>>(*models_);
   auto it =
