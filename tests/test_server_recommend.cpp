@@ -249,6 +249,25 @@ TEST_F(RecommendServerTest, RatingsCapIsAConfigurableOption) {
   EXPECT_NE(res->body.find("at most 2 ratings"), std::string::npos) << res->body;
 }
 
+TEST_F(RecommendServerTest, OpenApiStatesTheLimitsTheServerApplies) {
+  auto res = cli->Get("/api/v1/openapi.json");
+  ASSERT_TRUE(res);
+  const auto doc = json::parse(res->body);
+  const auto& request = doc["components"]["schemas"]["RecommendationRequest"]["properties"];
+  EXPECT_EQ(request["ratings"]["maxItems"].get<std::size_t>(), ServerOptions{}.max_ratings);
+  EXPECT_EQ(request["n"]["default"], 5);
+  EXPECT_EQ(request["min_ratings"]["default"], kDefaultMinRatings);
+  const auto& responses = doc["paths"]["/api/v1/recommendations"]["post"]["responses"];
+  for (const std::string status : {"200", "400", "413", "415"}) EXPECT_TRUE(responses.contains(status)) << status;
+  const auto& page = doc["paths"]["/recommendations"]["post"]["responses"];
+  for (const std::string status : {"200", "400", "413", "415"}) EXPECT_TRUE(page.contains(status)) << status;
+  std::set<std::string> similar_params;
+  for (const auto& p : doc["paths"]["/api/v1/movies/{id}/similar"]["get"]["parameters"]) {
+    if (p.contains("name")) similar_params.insert(p["name"].get<std::string>());
+  }
+  EXPECT_EQ(similar_params, (std::set<std::string>{"n", "years", "min_ratings", "algorithm"}));
+}
+
 // --- similar movies --------------------------------------------------------------------------------------
 
 TEST_F(RecommendServerTest, SimilarMoviesMatchTheRecommender) {
