@@ -38,8 +38,9 @@ inline std::shared_ptr<const Model> train_on(const Dataset& data, Algorithm algo
 
 // Trained on first use; shared by every test of the process.
 inline const TrainedModels& trained_models() {
-  static const TrainedModels* models = [] {
-    auto* t = new TrainedModels();
+  // A static object (not leaked) so its temporary directory is removed at exit.
+  static const std::unique_ptr<TrainedModels> models = [] {
+    auto t = std::make_unique<TrainedModels>();
     SynthOptions so;
     so.preset = "small";
     write_synthetic_dataset(so, t->dir / "data");

@@ -499,6 +499,8 @@ TEST_F(RecommendServerTest, ManyParallelClientsGetNoErrors) {
   const auto movies = test::most_rated(svd(), 60);
   std::atomic<int> failures{0};
   std::atomic<int> done{0};
+  std::mutex failure_mutex;
+  std::string first_failure;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -525,13 +527,19 @@ TEST_F(RecommendServerTest, ManyParallelClientsGetNoErrors) {
               return c->Get("/");
           }
         }();
-        if (!res || res->status != 200) ++failures;
+        if (!res || res->status != 200) {
+          ++failures;
+          std::lock_guard lock(failure_mutex);
+          if (first_failure.empty()) {
+            first_failure = "request kind " + std::to_string(i % 4) + " #" + std::to_string(i) + ": " + (res ? std::to_string(res->status) + " " + res->body : httplib::to_string(res.error()));
+          }
+        }
         ++done;
       }
     });
   }
   for (auto& th : threads) th.join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(failures.load(), 0) << first_failure;
   EXPECT_EQ(done.load(), kThreads * kRequestsEach);
 }
 
