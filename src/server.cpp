@@ -200,6 +200,9 @@ void Server::Impl::configure() {
   http.set_socket_options([this](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    // httplib writes headers and body in separate sends: with Nagle's algorithm the body waits for
+    // the client's delayed ACK (~40 ms per response). Accepted sockets inherit TCP_NODELAY.
+    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
     listen_socket = sock;
   });
 
