@@ -57,13 +57,16 @@ void serve(const ServeArgs& args) {
 
   const auto interval = std::chrono::duration<double>(args.poll_seconds);
   const auto whole = std::chrono::floor<std::chrono::seconds>(interval);
-  timespec wait{static_cast<std::time_t>(whole.count()),
-                static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(interval - whole).count())};
+  timespec wait{
+      static_cast<std::time_t>(whole.count()),
+      static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(interval - whole).count())};
   while (true) {
     siginfo_t info{};
-    const int sig = args.poll_seconds > 0 ? sigtimedwait(&signals, &info, &wait) : sigwaitinfo(&signals, &info);
+    const int sig =
+        args.poll_seconds > 0 ? sigtimedwait(&signals, &info, &wait) : sigwaitinfo(&signals, &info);
     if (sig == SIGINT || sig == SIGTERM) {
-      spdlog::info("{}: finishing the requests in flight, then stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      spdlog::info("{}: finishing the requests in flight, then stopping",
+                   sig == SIGINT ? "SIGINT" : "SIGTERM");
       break;
     }
     if (sig == SIGHUP) {
@@ -100,7 +103,8 @@ void register_serve_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   cmd->add_option("--tmdb-url", args->tmdb_url, "TMDB API base URL (overrides TMDB_BASE_URL)");
-  cmd->add_option("--tmdb-cache", args->tmdb_cache, "Directory of the TMDB cache (default: ~/.cache/cinefactor/tmdb)");
+  cmd->add_option("--tmdb-cache", args->tmdb_cache,
+                  "Directory of the TMDB cache (default: ~/.cache/cinefactor/tmdb)");
   cmd->callback([args] { serve(*args); });
 }
 

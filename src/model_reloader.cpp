@@ -17,7 +17,8 @@ ModelReloader::Stamp ModelReloader::stamp_of(const std::filesystem::path& path) 
           static_cast<std::int64_t>(st.st_size), static_cast<std::uint64_t>(st.st_ino)};
 }
 
-ModelReloader::ModelReloader(std::shared_ptr<ModelRegistry> registry, std::vector<std::filesystem::path> files)
+ModelReloader::ModelReloader(std::shared_ptr<ModelRegistry> registry,
+                             std::vector<std::filesystem::path> files)
     : registry_(std::move(registry)) {
   if (!registry_) throw InvalidArgument("the model reloader needs a registry");
   if (files.empty()) throw InvalidArgument("no model file given");
@@ -60,8 +61,8 @@ bool ModelReloader::load_into_registry(Watched& w, const Stamp& stamp) {
     }
     registry_->put(name, model, w.path.string());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    spdlog::info("reloaded model {}: {} ({} movies, k = {}, {:.2f} s)", name,
-                 w.path.string(), model->n_movies(), model->rank(), seconds);
+    spdlog::info("reloaded model {}: {} ({} movies, k = {}, {:.2f} s)", name, w.path.string(),
+                 model->n_movies(), model->rank(), seconds);
     return true;
   } catch (const std::exception& e) {
     spdlog::error("model reload refused, the {} model already loaded keeps serving: {}", w.name, e.what());

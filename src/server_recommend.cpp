@@ -25,8 +25,8 @@ constexpr std::int64_t kMaxTopN = 100;
 constexpr std::int64_t kDefaultSimilar = 10;
 constexpr std::int64_t kMaxMinRatings = std::numeric_limits<std::int32_t>::max();
 constexpr std::int64_t kMaxYear = 9999;
-constexpr std::size_t kMaxGenres = 50;       // names per include / exclude list
-constexpr std::size_t kMaxGenreBytes = 100;  // one genre name
+constexpr std::size_t kMaxGenres = 50;        // names per include / exclude list
+constexpr std::size_t kMaxGenreBytes = 100;   // one genre name
 constexpr std::size_t kUnknownIdsNamed = 20;  // unknown ids listed in one message
 constexpr int kExplain = 3;                   // rated movies named per recommendation
 constexpr std::size_t kResultsOnPage = 5;
@@ -63,8 +63,8 @@ LoadedModel choose_model(Context& ctx, const std::string& name, std::string_view
     if (m.name == name) return m;
     names += (names.empty() ? "" : ", ") + m.name;
   }
-  throw HttpError(400, fmt::format("{}: no model named \"{}\" is loaded (loaded: {})", field, name.substr(0, 40),
-                                   names));
+  throw HttpError(
+      400, fmt::format("{}: no model named \"{}\" is loaded (loaded: {})", field, name.substr(0, 40), names));
 }
 
 // "old", "new", "any", or "FROM-TO" with either end optional ("1980-1999", "-1979", "2005-").
@@ -74,8 +74,9 @@ void parse_years_text(std::string_view text, Filters& filters, std::string_view 
     return;
   }
   auto fail = [&] {
-    return HttpError(400, fmt::format("{}: expected old, new, any or a range FROM-TO like 1980-1999, got \"{}\"",
-                                      what, std::string(text.substr(0, 40))));
+    return HttpError(
+        400, fmt::format("{}: expected old, new, any or a range FROM-TO like 1980-1999, got \"{}\"", what,
+                         std::string(text.substr(0, 40))));
   };
   const auto dash = text.find('-');
   if (dash == std::string_view::npos || text.size() == 1) throw fail();
@@ -96,7 +97,8 @@ void parse_years_text(std::string_view text, Filters& filters, std::string_view 
 }
 
 std::int64_t json_integer(const json& v, std::string_view field, std::int64_t min, std::int64_t max) {
-  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(max)) ||
+  if (!v.is_number_integer() ||
+      (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(max)) ||
       v.get<std::int64_t>() < min || v.get<std::int64_t>() > max) {
     throw HttpError(400, fmt::format("{}: expected an integer from {} to {}, got {}", field, min, max,
                                      v.dump().substr(0, 40)));
@@ -107,13 +109,16 @@ std::int64_t json_integer(const json& v, std::string_view field, std::int64_t mi
 std::vector<std::string> genre_list(const json& v, std::string_view field) {
   if (!v.is_array()) throw HttpError(400, fmt::format("{}: expected an array of genre names", field));
   if (v.size() > kMaxGenres) {
-    throw HttpError(400, fmt::format("{}: expected at most {} genre names, got {}", field, kMaxGenres, v.size()));
+    throw HttpError(400,
+                    fmt::format("{}: expected at most {} genre names, got {}", field, kMaxGenres, v.size()));
   }
   std::vector<std::string> out;
   for (std::size_t i = 0; i < v.size(); ++i) {
-    if (!v[i].is_string() || v[i].get<std::string>().empty() || v[i].get<std::string>().size() > kMaxGenreBytes) {
-      throw HttpError(400, fmt::format("{}[{}]: expected a genre name (a non-empty string of at most {} bytes)",
-                                       field, i, kMaxGenreBytes));
+    if (!v[i].is_string() || v[i].get<std::string>().empty() ||
+        v[i].get<std::string>().size() > kMaxGenreBytes) {
+      throw HttpError(
+          400, fmt::format("{}[{}]: expected a genre name (a non-empty string of at most {} bytes)", field, i,
+                           kMaxGenreBytes));
     }
     out.push_back(v[i].get<std::string>());
   }
@@ -121,7 +126,8 @@ std::vector<std::string> genre_list(const json& v, std::string_view field) {
 }
 
 // Every rated movie must be in the model: all unknown ids are named in one message (the first 20).
-void check_known(const LoadedModel& model, const std::vector<VisitorRating>& ratings, std::string_view field) {
+void check_known(const LoadedModel& model, const std::vector<VisitorRating>& ratings,
+                 std::string_view field) {
   std::vector<std::int64_t> unknown;
   std::set<std::int64_t> seen;
   for (const auto& r : ratings) {
@@ -135,7 +141,8 @@ void check_known(const LoadedModel& model, const std::vector<VisitorRating>& rat
   for (std::size_t i = 0; i < unknown.size() && i < kUnknownIdsNamed; ++i) {
     ids += (i ? ", " : "") + std::to_string(unknown[i]);
   }
-  if (unknown.size() > kUnknownIdsNamed) ids += fmt::format(" and {} more", unknown.size() - kUnknownIdsNamed);
+  if (unknown.size() > kUnknownIdsNamed)
+    ids += fmt::format(" and {} more", unknown.size() - kUnknownIdsNamed);
   throw HttpError(400, fmt::format("{}: unknown movie id{} (not in the {} model): {}", field,
                                    unknown.size() > 1 ? "s" : "", model.name, ids));
 }
@@ -156,7 +163,8 @@ ApiRequest parse_api_request(Context& ctx, const httplib::Request& req) {
     if (const auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
     throw HttpError(400, "request body: invalid JSON: " + what);
   }
-  if (!body.is_object()) throw HttpError(400, "request body: expected a JSON object with a \"ratings\" array");
+  if (!body.is_object())
+    throw HttpError(400, "request body: expected a JSON object with a \"ratings\" array");
   for (const auto& [key, value] : body.items()) {
     if (!kRequestFields.contains(key)) {
       throw HttpError(400, fmt::format("request body: unknown field \"{}\" (known: ratings, years, genres, "
@@ -188,14 +196,15 @@ ApiRequest parse_api_request(Context& ctx, const httplib::Request& req) {
     if (!r.is_object() || !r.contains("movie_id") || !r.contains("rating") || r.size() != 2) {
       throw HttpError(400, where + ": expected an object {\"movie_id\": ..., \"rating\": ...}");
     }
-    const auto id = json_integer(r["movie_id"], where + ".movie_id", 1, std::numeric_limits<std::int64_t>::max());
+    const auto id =
+        json_integer(r["movie_id"], where + ".movie_id", 1, std::numeric_limits<std::int64_t>::max());
     const auto& v = r["rating"];
     const double value = v.is_number() ? v.get<double>() : NAN;
     const bool on_grid = std::isfinite(value) && value >= kMinVisitorRating && value <= kMaxVisitorRating &&
                          std::abs(value / kRatingStep - std::round(value / kRatingStep)) < 1e-9;
     if (!on_grid) {
-      throw HttpError(400, fmt::format("{}.rating: expected a rating from 0.5 to 5 in steps of 0.5, got {}", where,
-                                       v.dump().substr(0, 40)));
+      throw HttpError(400, fmt::format("{}.rating: expected a rating from 0.5 to 5 in steps of 0.5, got {}",
+                                       where, v.dump().substr(0, 40)));
     }
     request.ratings.push_back({id, static_cast<float>(value)});
   }
@@ -207,27 +216,30 @@ ApiRequest parse_api_request(Context& ctx, const httplib::Request& req) {
       const auto name = y.get<std::string>();
       const auto f = parse_year_filter(name);
       if (!f) {
-        throw HttpError(400, fmt::format("years: expected \"old\", \"new\", \"any\" or {{\"from\": ..., \"to\": ...}}, "
-                                         "got \"{}\"",
-                                         name.substr(0, 40)));
+        throw HttpError(
+            400, fmt::format("years: expected \"old\", \"new\", \"any\" or {{\"from\": ..., \"to\": ...}}, "
+                             "got \"{}\"",
+                             name.substr(0, 40)));
       }
       request.filters.years = *f;
     } else if (y.is_object()) {
       for (const auto& [key, value] : y.items()) {
         if (key != "from" && key != "to") {
-          throw HttpError(400, fmt::format("years: unknown field \"{}\" (expected from and to)", key.substr(0, 40)));
+          throw HttpError(
+              400, fmt::format("years: unknown field \"{}\" (expected from and to)", key.substr(0, 40)));
         }
       }
       if (y.empty()) throw HttpError(400, "years: a range needs \"from\", \"to\" or both");
       request.filters.years = YearFilter::range;
       request.filters.year_from =
-          y.contains("from") ? static_cast<std::int32_t>(json_integer(y["from"], "years.from", 0, kMaxYear)) : 0;
-      request.filters.year_to = y.contains("to")
-                                    ? static_cast<std::int32_t>(json_integer(y["to"], "years.to", 0, kMaxYear))
-                                    : static_cast<std::int32_t>(kMaxYear);
+          y.contains("from") ? static_cast<std::int32_t>(json_integer(y["from"], "years.from", 0, kMaxYear))
+                             : 0;
+      request.filters.year_to =
+          y.contains("to") ? static_cast<std::int32_t>(json_integer(y["to"], "years.to", 0, kMaxYear))
+                           : static_cast<std::int32_t>(kMaxYear);
       if (request.filters.year_from > request.filters.year_to) {
-        throw HttpError(400, fmt::format("years: the range {}-{} is empty (from > to)", request.filters.year_from,
-                                         request.filters.year_to));
+        throw HttpError(400, fmt::format("years: the range {}-{} is empty (from > to)",
+                                         request.filters.year_from, request.filters.year_to));
       }
     } else {
       throw HttpError(400, "years: expected \"old\", \"new\", \"any\" or {\"from\": ..., \"to\": ...}");
@@ -235,7 +247,8 @@ ApiRequest parse_api_request(Context& ctx, const httplib::Request& req) {
   }
   if (body.contains("genres")) {
     const auto& g = body["genres"];
-    if (!g.is_object()) throw HttpError(400, "genres: expected an object {\"include\": [...], \"exclude\": [...]}");
+    if (!g.is_object())
+      throw HttpError(400, "genres: expected an object {\"include\": [...], \"exclude\": [...]}");
     for (const auto& [key, value] : g.items()) {
       if (key == "include") {
         request.filters.genres_any = genre_list(value, "genres.include");
@@ -284,7 +297,8 @@ std::string hidden(std::string_view name, std::string_view value) {
 // carries them on.
 std::string state_fields(const RatingForm& form) {
   std::string h;
-  for (const auto& [id, rating] : form.ratings) h += hidden("r" + std::to_string(id), fmt::format("{:g}", rating));
+  for (const auto& [id, rating] : form.ratings)
+    h += hidden("r" + std::to_string(id), fmt::format("{:g}", rating));
   if (!form.shown.empty()) {
     std::string ids;
     for (auto id : form.shown) ids += (ids.empty() ? "" : ",") + std::to_string(id);
@@ -298,14 +312,16 @@ std::string link_html(const std::string& href, std::string_view text) {
          html_escape(text) + "</a>";
 }
 
-std::string result_card(const LoadedModel& lm, const Recommendation& r, const MovieMedia& media, std::size_t rank) {
+std::string result_card(const LoadedModel& lm, const Recommendation& r, const MovieMedia& media,
+                        std::size_t rank) {
   const auto& cm = catalog_movie(lm, r.movie_index);
   const auto& m = cm.movie;
   std::string h = fmt::format("<article class=\"card result\" data-movie-id=\"{}\">\n", m.id);
   h += "<img class=\"poster\" src=\"" + html_escape(media.poster_url) + "\" alt=\"Poster of " +
        html_escape(m.title) + "\" width=\"342\" height=\"513\" loading=\"lazy\">\n";
   h += "<div class=\"card-body\">\n";
-  h += fmt::format("<h3 class=\"title\"><span class=\"rank\">{}.</span> {}</h3>\n", rank, html_escape(m.title));
+  h += fmt::format("<h3 class=\"title\"><span class=\"rank\">{}.</span> {}</h3>\n", rank,
+                   html_escape(m.title));
   h += "<p class=\"meta\">";
   if (m.year > 0) h += "<span class=\"year\">" + std::to_string(m.year) + "</span>";
   const auto genres = genres_text(m);
@@ -338,10 +354,12 @@ std::string years_phrase(std::string_view years) {
 
 // "Change my ratings" (back to the rating page with everything kept) and the preferences form that
 // asks again with other years or another algorithm.
-std::string result_forms(const RatingForm& form, const ModelRegistry::Snapshot& models, const LoadedModel& chosen) {
+std::string result_forms(const RatingForm& form, const ModelRegistry::Snapshot& models,
+                         const LoadedModel& chosen) {
   std::string h;
   h += "<div class=\"result-actions\">\n";
-  h += "<form method=\"get\" action=\"/\" class=\"back\">\n" + state_fields(form) + hidden("years", form.years);
+  h += "<form method=\"get\" action=\"/\" class=\"back\">\n" + state_fields(form) +
+       hidden("years", form.years);
   if (!form.algorithm.empty()) h += hidden("algorithm", form.algorithm);
   h += "<button type=\"submit\" id=\"change-ratings\">\u2190 Change my ratings</button>\n</form>\n";
   if (!form.ratings.empty()) {
@@ -351,12 +369,13 @@ std::string result_forms(const RatingForm& form, const ModelRegistry::Snapshot& 
       h += "<div class=\"algorithm\"><label for=\"algorithm\">Algorithm</label> <select id=\"algorithm\" "
            "name=\"algorithm\">\n";
       for (const auto& m : *models) {
-        h += "<option value=\"" + html_escape(m.name) + "\"" + (m.name == chosen.name ? " selected" : "") + ">" +
-             html_escape(m.name) + "</option>\n";
+        h += "<option value=\"" + html_escape(m.name) + "\"" + (m.name == chosen.name ? " selected" : "") +
+             ">" + html_escape(m.name) + "</option>\n";
       }
       h += "</select></div>\n";
     }
-    h += "<button type=\"submit\" class=\"primary\" id=\"recommend-again\">Recommend again</button>\n</form>\n";
+    h += "<button type=\"submit\" class=\"primary\" id=\"recommend-again\">Recommend "
+         "again</button>\n</form>\n";
   }
   h += "</div>\n";
   return h;
@@ -396,7 +415,8 @@ void handle_movie_similar(Context& ctx, const httplib::Request& req, httplib::Re
   const auto model = choose_model(ctx, param(req, "algorithm").value_or(""), "query parameter 'algorithm'");
   const auto n = int_param(req, "n", kDefaultSimilar, 1, kMaxTopN);
   Filters filters;
-  filters.min_ratings = static_cast<std::int32_t>(int_param(req, "min_ratings", kDefaultMinRatings, 0, kMaxMinRatings));
+  filters.min_ratings =
+      static_cast<std::int32_t>(int_param(req, "min_ratings", kDefaultMinRatings, 0, kMaxMinRatings));
   if (const auto years = param(req, "years")) parse_years_text(*years, filters, "query parameter 'years'");
   const auto* movie = model.catalog->find(id);
   if (!movie) throw HttpError(404, fmt::format("no movie with id {}", id));
@@ -407,9 +427,12 @@ void handle_movie_similar(Context& ctx, const httplib::Request& req, httplib::Re
   const auto media = media_for(ctx, movies);
   json list = json::array();
   for (std::size_t i = 0; i < similar.size(); ++i) {
-    list.push_back({{"movie", movie_json(*movies[i + 1], media[i + 1])}, {"similarity", round3(similar[i].similarity)}});
+    list.push_back(
+        {{"movie", movie_json(*movies[i + 1], media[i + 1])}, {"similarity", round3(similar[i].similarity)}});
   }
-  send_json(res, {{"movie", movie_json(*movie, media[0])}, {"algorithm", model.name}, {"similar", std::move(list)}});
+  send_json(
+      res,
+      {{"movie", movie_json(*movie, media[0])}, {"algorithm", model.name}, {"similar", std::move(list)}});
 }
 
 void handle_results_page(Context& ctx, const httplib::Request& req, httplib::Response& res) {
@@ -438,7 +461,8 @@ void handle_results_page(Context& ctx, const httplib::Request& req, httplib::Res
   const auto recs = model.recommender->recommend(request);
 
   const auto count = form.ratings.size();
-  const auto from_ratings = fmt::format("From your {} rating{}, {} model", count, count == 1 ? "" : "s", model.name);
+  const auto from_ratings =
+      fmt::format("From your {} rating{}, {} model", count, count == 1 ? "" : "s", model.name);
   if (recs.empty()) {
     b += "<section class=\"results notice\">\n<h1>No movie matches these filters</h1>\n";
     b += "<p>Every movie " + html_escape(years_phrase(form.years)) +
@@ -453,7 +477,9 @@ void handle_results_page(Context& ctx, const httplib::Request& req, httplib::Res
   for (const auto& r : recs) movies.push_back(&catalog_movie(model, r.movie_index));
   const auto media = media_for(ctx, movies);
   b += "<section class=\"results\" id=\"results\" aria-labelledby=\"results-h\">\n";
-  b += fmt::format("<h1 id=\"results-h\">{} movie{} you might like</h1>\n", recs.size() == kResultsOnPage ? "Five" : std::to_string(recs.size()), recs.size() == 1 ? "" : "s");
+  b += fmt::format("<h1 id=\"results-h\">{} movie{} you might like</h1>\n",
+                   recs.size() == kResultsOnPage ? "Five" : std::to_string(recs.size()),
+                   recs.size() == 1 ? "" : "s");
   b += "<p class=\"summary\">" + html_escape(from_ratings) + ", " + html_escape(years_phrase(form.years)) +
        ". None of them is one you rated.</p>\n";
   b += "<div class=\"grid results-grid\" id=\"results-list\">\n";

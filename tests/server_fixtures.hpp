@@ -65,8 +65,9 @@ inline const TrainedModels& trained_models() {
 inline std::vector<std::int64_t> most_rated(const Model& m, std::size_t n) {
   std::vector<std::size_t> order(m.catalog.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return m.catalog[a].rating_count > m.catalog[b].rating_count; });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return m.catalog[a].rating_count > m.catalog[b].rating_count;
+  });
   std::vector<std::int64_t> ids;
   for (std::size_t i = 0; i < n && i < order.size(); ++i) ids.push_back(m.catalog[order[i]].movie.id);
   return ids;
@@ -76,7 +77,8 @@ inline std::vector<std::int64_t> most_rated(const Model& m, std::size_t n) {
 inline nlohmann::json ratings_body(const std::vector<std::int64_t>& ids) {
   static const float kStars[] = {5.0f, 4.5f, 1.0f, 3.5f, 2.0f};
   nlohmann::json ratings = nlohmann::json::array();
-  for (std::size_t i = 0; i < ids.size(); ++i) ratings.push_back({{"movie_id", ids[i]}, {"rating", kStars[i % 5]}});
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    ratings.push_back({{"movie_id", ids[i]}, {"rating", kStars[i % 5]}});
   return {{"ratings", ratings}};
 }
 

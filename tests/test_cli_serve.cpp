@@ -124,7 +124,8 @@ TEST(CliServe, ServesReloadsOnSighupAndStopsGracefullyOnSigterm) {
   EXPECT_EQ(rank_of(port), 16);  // no reload without SIGHUP
   serve.signal(SIGHUP);
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (rank_of(port) != 12 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  while (rank_of(port) != 12 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
   EXPECT_EQ(rank_of(port), 12);
 
   // A corrupt file on SIGHUP: refused, the loaded model keeps answering.
@@ -168,13 +169,15 @@ TEST(CliServe, PollingPicksUpAChangedFileAndSigintStops) {
   test::TempDir tmp;
   const auto path = tmp / "svd.cfm";
   std::filesystem::copy_file(t.svd_file, path);
-  ServeProcess serve({"--model", path.string(), "--port", "0", "--poll", "0.1", "--tmdb-cache", (tmp / "tmdb").string()});
+  ServeProcess serve(
+      {"--model", path.string(), "--port", "0", "--poll", "0.1", "--tmdb-cache", (tmp / "tmdb").string()});
   const int port = serve.wait_for_port();
   ASSERT_GT(port, 0) << serve.output();
   EXPECT_EQ(rank_of(port), 16);
   save_model(*t.svd_b, path);
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (rank_of(port) != 12 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  while (rank_of(port) != 12 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
   EXPECT_EQ(rank_of(port), 12);
   serve.signal(SIGINT);
   EXPECT_EQ(serve.wait_exit(), 0);

@@ -38,7 +38,8 @@ std::size_t count_of(const std::string& haystack, const std::string& needle) {
 
 std::string form_body(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out;
-  for (const auto& [k, v] : fields) out += (out.empty() ? "" : "&") + k + "=" + httplib::detail::encode_query_param(v);
+  for (const auto& [k, v] : fields)
+    out += (out.empty() ? "" : "&") + k + "=" + httplib::detail::encode_query_param(v);
   return out;
 }
 
@@ -63,7 +64,9 @@ class RecommendServerTest : public ::testing::Test {
   }
   const Model& svd() const { return *test::trained_models().svd; }
 
-  json post_json(const json& body, int expected_status = 200) { return post_raw(body.dump(), kJson, expected_status); }
+  json post_json(const json& body, int expected_status = 200) {
+    return post_raw(body.dump(), kJson, expected_status);
+  }
   json post_raw(const std::string& body, const std::string& type, int expected_status) {
     auto res = cli->Post("/api/v1/recommendations", body, type);
     EXPECT_TRUE(res);
@@ -79,7 +82,8 @@ class RecommendServerTest : public ::testing::Test {
     ASSERT_TRUE(answer.contains("error")) << body;
     EXPECT_EQ(answer["error"]["status"], status);
     const auto message = answer["error"]["message"].get<std::string>();
-    for (const auto& e : expected) EXPECT_NE(message.find(e), std::string::npos) << body << "\n-> " << message;
+    for (const auto& e : expected)
+      EXPECT_NE(message.find(e), std::string::npos) << body << "\n-> " << message;
   }
 
   test::TempDir tmp;
@@ -166,7 +170,8 @@ TEST_F(RecommendServerTest, ApiRejectsBadInputNamingTheProblem) {
     return R"({"ratings":[{"movie_id":)" + movie + R"(,"rating":)" + stars + "}]}";
   };
   std::string many = R"({"ratings":[)";
-  for (int i = 0; i < 501; ++i) many += (i ? "," : "") + std::string(R"({"movie_id":)") + std::to_string(i + 1) + R"(,"rating":4})";
+  for (int i = 0; i < 501; ++i)
+    many += (i ? "," : "") + std::string(R"({"movie_id":)") + std::to_string(i + 1) + R"(,"rating":4})";
   many += "]}";
 
   const std::vector<std::tuple<std::string, std::string, int, std::vector<std::string>>> cases{
@@ -177,7 +182,9 @@ TEST_F(RecommendServerTest, ApiRejectsBadInputNamingTheProblem) {
       {"{}", kJson, 400, {"ratings"}},
       {R"({"ratings":{}})", kJson, 400, {"ratings", "array"}},
       {R"({"ratings":[]})", kJson, 400, {"rate at least one movie"}},
-      {R"({"ratings":[{"movie_id":999999991,"rating":4},{"movie_id":999999992,"rating":3}]})", kJson, 400,
+      {R"({"ratings":[{"movie_id":999999991,"rating":4},{"movie_id":999999992,"rating":3}]})",
+       kJson,
+       400,
        {"unknown movie ids", "999999991", "999999992"}},
       {rating(id, "0"), kJson, 400, {"ratings[0].rating", "0.5 to 5"}},
       {rating(id, "4.25"), kJson, 400, {"ratings[0].rating", "steps of 0.5"}},
@@ -191,7 +198,9 @@ TEST_F(RecommendServerTest, ApiRejectsBadInputNamingTheProblem) {
       {rating("18446744073709551615", "4"), kJson, 400, {"ratings[0].movie_id"}},
       {R"({"ratings":[4]})", kJson, 400, {"ratings[0]"}},
       {R"({"ratings":[{"movie_id":)" + id + R"(,"rating":4,"extra":1}]})", kJson, 400, {"ratings[0]"}},
-      {R"({"ratings":[{"movie_id":)" + id + R"(,"rating":4},{"movie_id":)" + id + R"(,"rating":3}]})", kJson, 400,
+      {R"({"ratings":[{"movie_id":)" + id + R"(,"rating":4},{"movie_id":)" + id + R"(,"rating":3}]})",
+       kJson,
+       400,
        {"more than once", id}},
       {many, kJson, 400, {"at most 500 ratings"}},
       {with("years", "recent"), kJson, 400, {"years", "recent"}},
@@ -227,7 +236,8 @@ TEST_F(RecommendServerTest, ApiRejectsBadInputNamingTheProblem) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 415) << res->body;
   // Content-Type parameters are fine.
-  EXPECT_EQ(post_raw(test::ratings_body(ok).dump(), "application/json; charset=utf-8", 200)["recommendations"].size(),
+  EXPECT_EQ(post_raw(test::ratings_body(ok).dump(), "application/json; charset=utf-8", 200)["recommendations"]
+                .size(),
             5u);
   // Still serving.
   auto health = cli->Get("/healthz");
@@ -258,7 +268,8 @@ TEST_F(RecommendServerTest, OpenApiStatesTheLimitsTheServerApplies) {
   EXPECT_EQ(request["n"]["default"], 5);
   EXPECT_EQ(request["min_ratings"]["default"], kDefaultMinRatings);
   const auto& responses = doc["paths"]["/api/v1/recommendations"]["post"]["responses"];
-  for (const std::string status : {"200", "400", "413", "415"}) EXPECT_TRUE(responses.contains(status)) << status;
+  for (const std::string status : {"200", "400", "413", "415"})
+    EXPECT_TRUE(responses.contains(status)) << status;
   const auto& page = doc["paths"]["/recommendations"]["post"]["responses"];
   for (const std::string status : {"200", "400", "413", "415"}) EXPECT_TRUE(page.contains(status)) << status;
   std::set<std::string> similar_params;
@@ -287,7 +298,8 @@ TEST_F(RecommendServerTest, SimilarMoviesMatchTheRecommender) {
   }
   for (const std::string years : {"new", "1980-1989", "-1970", "2010-"}) {
     Filters f;
-    auto r = cli->Get("/api/v1/movies/" + std::to_string(id) + "/similar?n=5&algorithm=nmf&min_ratings=5&years=" + years);
+    auto r = cli->Get("/api/v1/movies/" + std::to_string(id) +
+                      "/similar?n=5&algorithm=nmf&min_ratings=5&years=" + years);
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << years << ": " << r->body;
     const auto b = json::parse(r->body);
@@ -350,7 +362,8 @@ std::vector<std::int64_t> result_ids(const std::string& html) {
 TEST_F(RecommendServerTest, ResultsPageShowsFiveUnratedMoviesOfTheChosenYears) {
   const auto rated = test::most_rated(svd(), 12);
   std::vector<std::pair<std::string, std::string>> fields;
-  for (std::size_t i = 0; i < rated.size(); ++i) fields.emplace_back("r" + std::to_string(rated[i]), i % 3 ? "4.5" : "1");
+  for (std::size_t i = 0; i < rated.size(); ++i)
+    fields.emplace_back("r" + std::to_string(rated[i]), i % 3 ? "4.5" : "1");
   fields.emplace_back("r" + std::to_string(test::most_rated(svd(), 13)[12]), "0");  // not seen: dropped
   fields.emplace_back("years", "new");
   fields.emplace_back("shown", std::to_string(rated[0]) + "," + std::to_string(rated[1]));
@@ -378,17 +391,20 @@ TEST_F(RecommendServerTest, ResultsPageShowsFiveUnratedMoviesOfTheChosenYears) {
   EXPECT_EQ(count_of(html, "name=\"r" + std::to_string(rated[1]) + "\" value=\"4.5\""), 2u);
   EXPECT_EQ(count_of(html, "name=\"r" + std::to_string(rated[0]) + "\" value=\"1\""), 2u);
   EXPECT_EQ(count_of(html, "name=\"r" + std::to_string(test::most_rated(svd(), 13)[12]) + "\""), 0u);
-  EXPECT_NE(html.find("name=\"shown\" value=\"" + std::to_string(rated[0]) + "," + std::to_string(rated[1]) + "\""),
-            std::string::npos);
+  EXPECT_NE(
+      html.find("name=\"shown\" value=\"" + std::to_string(rated[0]) + "," + std::to_string(rated[1]) + "\""),
+      std::string::npos);
   EXPECT_NE(html.find("name=\"years\" value=\"new\" checked"), std::string::npos);
 
   // Going back shows the rating page with the ratings in the sliders.
   std::string back = "/?years=new&shown=" + std::to_string(rated[0]) + "%2C" + std::to_string(rated[1]);
-  for (std::size_t i = 0; i < rated.size(); ++i) back += "&r" + std::to_string(rated[i]) + "=" + (i % 3 ? "4.5" : "1");
+  for (std::size_t i = 0; i < rated.size(); ++i)
+    back += "&r" + std::to_string(rated[i]) + "=" + (i % 3 ? "4.5" : "1");
   auto home = cli->Get(back);
   ASSERT_TRUE(home);
   ASSERT_EQ(home->status, 200);
-  EXPECT_NE(home->body.find("name=\"r" + std::to_string(rated[1]) + "\" min=\"0\" max=\"5\" step=\"0.5\" value=\"4.5\""),
+  EXPECT_NE(home->body.find("name=\"r" + std::to_string(rated[1]) +
+                            "\" min=\"0\" max=\"5\" step=\"0.5\" value=\"4.5\""),
             std::string::npos);
 }
 
@@ -408,9 +424,10 @@ TEST_F(RecommendServerTest, ResultsPageWithTheOtherAlgorithm) {
 
 TEST_F(RecommendServerTest, ResultsPageAsksForARatingWhenNothingWasRated) {
   const auto ids = test::most_rated(svd(), 3);
-  auto res = cli->Post("/recommendations",
-                       form_body({{"r" + std::to_string(ids[0]), "0"}, {"r" + std::to_string(ids[1]), "0"}, {"years", "any"}}),
-                       kForm);
+  auto res = cli->Post(
+      "/recommendations",
+      form_body({{"r" + std::to_string(ids[0]), "0"}, {"r" + std::to_string(ids[1]), "0"}, {"years", "any"}}),
+      kForm);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_NE(res->body.find("Rate at least one movie"), std::string::npos);
@@ -477,7 +494,8 @@ TEST_F(RecommendServerTest, ResultsPageRejectsBadFormsAsPages) {
     EXPECT_NE(res->body.find(expected), std::string::npos) << body.substr(0, 80) << ": " << res->body;
   }
   std::string many;
-  for (int i = 0; i < 501; ++i) many += (i ? "&r" : "r") + std::to_string(svd().movie_ids[static_cast<std::size_t>(i)]) + "=3";
+  for (int i = 0; i < 501; ++i)
+    many += (i ? "&r" : "r") + std::to_string(svd().movie_ids[static_cast<std::size_t>(i)]) + "=3";
   auto res = cli->Post("/recommendations", many, kForm);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
@@ -505,7 +523,8 @@ TEST_F(RecommendServerTest, KeepAliveAnswersDoNotWaitForDelayedAcks) {
   }
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_LT(elapsed, 1000ms) << kRequests << " keep-alive requests took "
-                             << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms";
+                             << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
+                             << " ms";
 }
 
 // --- load ------------------------------------------------------------------------------------------------
@@ -548,7 +567,9 @@ TEST_F(RecommendServerTest, ManyParallelClientsGetNoErrors) {
           ++failures;
           std::lock_guard lock(failure_mutex);
           if (first_failure.empty()) {
-            first_failure = "request kind " + std::to_string(i % 4) + " #" + std::to_string(i) + ": " + (res ? std::to_string(res->status) + " " + res->body : httplib::to_string(res.error()));
+            first_failure =
+                "request kind " + std::to_string(i % 4) + " #" + std::to_string(i) + ": " +
+                (res ? std::to_string(res->status) + " " + res->body : httplib::to_string(res.error()));
           }
         }
         ++done;
@@ -611,7 +632,8 @@ TEST(ModelReload, SwapUnderLoadFailsNoRequestAndRefusesACorruptFile) {
   auto health = client_for(server);
   auto wait_for_rank = [&](int rank) {
     const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (rank_served(*health) != rank && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+    while (rank_served(*health) != rank && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
     return rank_served(*health);
   };
   std::this_thread::sleep_for(300ms);

@@ -35,9 +35,9 @@ class HttpError : public Error {
 struct LoadedModel {
   std::string name;  // what requests select it by ("nmf", "svd")
   std::shared_ptr<const Model> model;
-  std::shared_ptr<const CatalogIndex> catalog;  // built over model->catalog
+  std::shared_ptr<const CatalogIndex> catalog;     // built over model->catalog
   std::shared_ptr<const Recommender> recommender;  // over model, built once at load, swapped with it
-  std::string source;                           // where it was loaded from (shown by /healthz)
+  std::string source;                              // where it was loaded from (shown by /healthz)
 };
 
 // The loaded models, replaceable while requests run (hot reload): readers take a snapshot, which
