@@ -11,6 +11,7 @@ void register_data_commands(CLI::App& app);
 void register_train_command(CLI::App& app);
 void register_evaluate_command(CLI::App& app);
 void register_recommend_command(CLI::App& app);
+void register_serve_command(CLI::App& app);
 // `data` subcommands, called from register_data_commands.
 void register_data_fetch(CLI::App& data);
 void register_data_synth(CLI::App& data);

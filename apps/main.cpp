@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   cinefactor::cli::register_train_command(app);
   cinefactor::cli::register_evaluate_command(app);
   cinefactor::cli::register_recommend_command(app);
+  cinefactor::cli::register_serve_command(app);
 
   try {
     app.parse(argc, argv);

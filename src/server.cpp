@@ -14,6 +14,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr int kListenBacklog = 1024;  // pending connections the kernel queues for accept()
+
 // Security headers on every response. The CSP allows only this origin, plus posters from TMDB's
 // image host and data: URIs; no inline script or style, no framing.
 const httplib::Headers& security_headers() {
@@ -105,7 +107,8 @@ ModelRegistry::ModelRegistry() : models_(std::make_shared<const std::vector<Load
 void ModelRegistry::put(std::string name, std::shared_ptr<const Model> model, std::string source) {
   if (name.empty()) throw InvalidArgument("a model needs a name");
   if (!model) throw InvalidArgument("model '" + name + "' is null");
-  LoadedModel loaded{std::move(name), model, std::make_shared<const CatalogIndex>(*model), std::move(source)};
+  LoadedModel loaded{std::move(name), model, std::make_shared<const CatalogIndex>(*model),
+                     std::make_shared<const Recommender>(model), std::move(source)};
   std::lock_guard lock(mutex_);
   auto next = std::make_shared<std::vector<LoadedModel>>(*models_);
   auto it =
@@ -174,6 +177,7 @@ struct Server::Impl {
   std::condition_variable state_changed;
   bool started = false;
   bool stopped = false;
+  socket_t listen_socket = INVALID_SOCKET;
 
   void configure();
 };
@@ -191,10 +195,15 @@ void Server::Impl::configure() {
   http.set_write_timeout(c.options.write_timeout);
   http.set_default_headers(security_headers());
   // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second server
-  // share the port silently instead of failing to bind.
-  http.set_socket_options([](socket_t sock) {
+  // share the port silently instead of failing to bind. The socket is remembered to widen its
+  // listen backlog after binding (see start()).
+  http.set_socket_options([this](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    // httplib writes headers and body in separate sends: with Nagle's algorithm the body waits for
+    // the client's delayed ACK (~40 ms per response). Accepted sockets inherit TCP_NODELAY.
+    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    listen_socket = sock;
   });
 
   for (const auto& spec : server::route_table()) {
@@ -287,6 +296,9 @@ void Server::start() {
     }
     i.port = i.ctx.options.port;
   }
+  // httplib listens with a backlog of 5: a burst of new connections (many clients at once, a load
+  // test) would overflow it and see stalls or resets. listen() again on the bound socket widens it.
+  if (i.listen_socket != INVALID_SOCKET) ::listen(i.listen_socket, kListenBacklog);
   i.thread = std::thread([&i] {
     i.http.listen_after_bind();
     std::lock_guard lock(i.state_mutex);

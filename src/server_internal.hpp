@@ -86,6 +86,9 @@ void handle_openapi(Context&, const httplib::Request&, httplib::Response&);
 void handle_movies_popular(Context&, const httplib::Request&, httplib::Response&);
 void handle_movies_search(Context&, const httplib::Request&, httplib::Response&);
 void handle_movie(Context&, const httplib::Request&, httplib::Response&);
+void handle_movie_similar(Context&, const httplib::Request&, httplib::Response&);
+void handle_api_recommendations(Context&, const httplib::Request&, httplib::Response&);
+void handle_results_page(Context&, const httplib::Request&, httplib::Response&);
 
 // --- parameters --------------------------------------------------------------------------------------
 // The first value of a query (or form) parameter.
@@ -114,8 +117,9 @@ struct RatingForm {
   std::string years = "any";  // "old", "new" or "any"
   std::string algorithm;      // a loaded model's name, or empty (= the first model)
 };
+// At most `max_ratings` ratings (ServerOptions::max_ratings).
 RatingForm parse_rating_form(const LoadedModel& model, const ModelRegistry::Snapshot& models,
-                             const httplib::Request& req);
+                             const httplib::Request& req, std::size_t max_ratings);
 
 // --- responses ---------------------------------------------------------------------------------------
 void send_json(httplib::Response& res, const nlohmann::json& body, int status = 200);
@@ -138,5 +142,9 @@ std::string render_page(std::string_view title, std::string_view body);
 std::string render_movie_card(const CatalogMovie& movie, const MovieMedia& media, std::optional<float> slider,
                               std::string_view extra_class = {});
 std::string rating_label(float rating);
+// The years radio group ("any", "old", "new") with `selected` checked.
+std::string render_year_choices(std::string_view selected);
+// "Comedy, Drama".
+std::string genres_text(const Movie& movie);
 
 }  // namespace cinefactor::server

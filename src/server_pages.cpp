@@ -14,15 +14,15 @@ namespace cinefactor::server {
 namespace {
 
 constexpr std::size_t kPageSearchResults = 12;
-constexpr std::size_t kMaxFormRatings = 1000;  // ratings a form may carry
 constexpr std::size_t kMaxShown = 100;
 
 using text::html_escape;
 
+static_assert(kDefaultBoundaryYear == 2000, "the year labels name the boundary year");
 const std::array<std::pair<const char*, const char*>, 3> kYearChoices{{
     {"any", "Any year"},
-    {"old", "Older films"},
-    {"new", "Recent films"},
+    {"old", "Before 2000"},
+    {"new", "2000 and later"},
 }};
 
 std::string upper(std::string s) {
@@ -44,7 +44,7 @@ std::string join_ids(const std::vector<std::int64_t>& ids) {
 }  // namespace
 
 RatingForm parse_rating_form(const LoadedModel& model, const ModelRegistry::Snapshot& models,
-                             const httplib::Request& req) {
+                             const httplib::Request& req, std::size_t max_ratings) {
   RatingForm f;
   for (const auto& [key, value] : req.params) {
     if (key.size() < 2 || key[0] != 'r' || key.find_first_not_of("0123456789", 1) != std::string::npos)
@@ -58,8 +58,8 @@ RatingForm parse_rating_form(const LoadedModel& model, const ModelRegistry::Snap
     } else {
       f.ratings.erase(id);
     }
-    if (f.ratings.size() > kMaxFormRatings) {
-      throw HttpError(400, fmt::format("the form carries more than {} ratings", kMaxFormRatings));
+    if (f.ratings.size() > max_ratings) {
+      throw HttpError(400, fmt::format("the form carries more than {} ratings", max_ratings));
     }
   }
   f.shown = id_list_param(req, "shown", kMaxShown);
@@ -95,6 +95,24 @@ std::string rating_label(float rating) {
   return fmt::format("{:g} \u2605", rating);
 }
 
+std::string render_year_choices(std::string_view selected) {
+  std::string h = "<fieldset class=\"years\"><legend>Release years</legend>\n";
+  for (const auto& [value, label] : kYearChoices) {
+    h += fmt::format("<label><input type=\"radio\" name=\"years\" value=\"{}\"{}> {}</label>\n", value,
+                     selected == value ? " checked" : "", label);
+  }
+  return h + "</fieldset>\n";
+}
+
+std::string genres_text(const Movie& m) {
+  std::string genres;
+  for (const auto& g : m.genres) {
+    if (!genres.empty()) genres += ", ";
+    genres += g;
+  }
+  return genres;
+}
+
 std::string render_page(std::string_view title, std::string_view body) {
   std::string html;
   html += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
@@ -120,11 +138,7 @@ std::string render_movie_card(const CatalogMovie& cm, const MovieMedia& media, s
                               std::string_view extra_class) {
   const auto& m = cm.movie;
   const auto id = std::to_string(m.id);
-  std::string genres;
-  for (const auto& g : m.genres) {
-    if (!genres.empty()) genres += ", ";
-    genres += g;
-  }
+  const auto genres = genres_text(m);
   std::string h;
   h += "<article class=\"card";
   if (!extra_class.empty()) h += " " + html_escape(extra_class);
@@ -165,7 +179,7 @@ std::string render_movie_card(const CatalogMovie& cm, const MovieMedia& media, s
 void handle_home(Context& ctx, const httplib::Request& req, httplib::Response& res) {
   const auto model = ctx.primary();
   const auto models = ctx.models->snapshot();
-  const auto form = parse_rating_form(model, models, req);
+  const auto form = parse_rating_form(model, models, req, ctx.options.max_ratings);
   const auto& catalog = *model.catalog;
 
   // The draw: kept while searching; fresh on "show me others" and on a plain visit.
@@ -249,12 +263,7 @@ void handle_home(Context& ctx, const httplib::Request& req, httplib::Response& r
        cards(rated, "compact") + "</div>\n</section>\n";
 
   b += "<section class=\"prefs\" aria-labelledby=\"prefs-h\">\n<h2 id=\"prefs-h\">Your preferences</h2>\n";
-  b += "<fieldset class=\"years\"><legend>Release years</legend>\n";
-  for (const auto& [value, label] : kYearChoices) {
-    b += fmt::format("<label><input type=\"radio\" name=\"years\" value=\"{}\"{}> {}</label>\n", value,
-                     form.years == value ? " checked" : "", label);
-  }
-  b += "</fieldset>\n";
+  b += render_year_choices(form.years);
   if (models->size() > 1) {
     b += "<div class=\"algorithm\"><label for=\"algorithm\">Algorithm</label> <select id=\"algorithm\" "
          "name=\"algorithm\">\n";
@@ -267,7 +276,10 @@ void handle_home(Context& ctx, const httplib::Request& req, httplib::Response& r
   }
   b += "<p class=\"submit\"><button type=\"submit\" class=\"primary\" id=\"recommend\">Recommend me 5 "
        "movies</button></p>\n";
-  b += "</section>\n</form>\n</main>";
+  b += "</section>\n</form>\n";
+  // Filled in place by web/app.js (the JSON API); without JavaScript the form posts to /recommendations.
+  b += "<section id=\"results\" class=\"results\" tabindex=\"-1\" aria-live=\"polite\" hidden></section>\n";
+  b += "</main>";
 
   send_html(res, render_page("Rate movies", b));
 }

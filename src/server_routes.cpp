@@ -16,7 +16,12 @@ std::span<const RouteSpec> route_table() {
        &handle_movies_popular},
       {"GET", "/api/v1/movies/search", "/api/v1/movies/search", "movies_search", false,
        &handle_movies_search},
+      {"GET", "/api/v1/movies/([^/]+)/similar", "/api/v1/movies/{id}/similar", "movie_similar", false,
+       &handle_movie_similar},
       {"GET", "/api/v1/movies/([^/]+)", "/api/v1/movies/{id}", "movie", false, &handle_movie},
+      {"POST", "/api/v1/recommendations", "/api/v1/recommendations", "recommendations", false,
+       &handle_api_recommendations},
+      {"POST", "/recommendations", "/recommendations", "results_page", true, &handle_results_page},
   };
   return kRoutes;
 }

@@ -16,6 +16,7 @@
 #include "cinefactor/catalog_index.hpp"
 #include "cinefactor/error.hpp"
 #include "cinefactor/model.hpp"
+#include "cinefactor/recommender.hpp"
 #include "cinefactor/tmdb.hpp"
 
 namespace cinefactor {
@@ -34,8 +35,9 @@ class HttpError : public Error {
 struct LoadedModel {
   std::string name;  // what requests select it by ("nmf", "svd")
   std::shared_ptr<const Model> model;
-  std::shared_ptr<const CatalogIndex> catalog;  // built over model->catalog
-  std::string source;                           // where it was loaded from (shown by /healthz)
+  std::shared_ptr<const CatalogIndex> catalog;     // built over model->catalog
+  std::shared_ptr<const Recommender> recommender;  // over model, built once at load, swapped with it
+  std::string source;                              // where it was loaded from (shown by /healthz)
 };
 
 // The loaded models, replaceable while requests run (hot reload): readers take a snapshot, which
@@ -46,7 +48,8 @@ class ModelRegistry {
 
   ModelRegistry();
   // Adds a model under `name`, replacing one already there by that name (same position). Builds the
-  // catalog index; throws InvalidArgument when the model has no catalog or the name is empty.
+  // catalog index and the recommender before the swap (requests never see a half-built model);
+  // throws InvalidArgument when the model has no catalog, is inconsistent, or the name is empty.
   void put(std::string name, std::shared_ptr<const Model> model, std::string source = {});
   // Adds under the algorithm's name (algorithm_name(model->algorithm)).
   void put(std::shared_ptr<const Model> model, std::string source = {});
@@ -67,6 +70,7 @@ struct ServerOptions {
   int port = 8080;                         // 0 = any free port (see Server::port())
   int threads = 0;                         // request worker threads; 0 = sized to the machine
   std::size_t max_body_bytes = 64 * 1024;  // larger request bodies get 413
+  std::size_t max_ratings = 500;           // ratings one request or form may carry (more: 400)
   std::chrono::seconds read_timeout{5};
   std::chrono::seconds write_timeout{5};
   std::size_t page_movies = 15;       // movies to rate on the home page
