@@ -129,8 +129,8 @@ void register_recommend_command(CLI::App& app) {
     for (std::size_t i = 0; i < recs.size(); ++i) {
       const auto& r = recs[i];
       const auto& m = movie_of(r.movie_index);
-      fmt::print("{:>2}. {}  [{}; {} {:.2f}; {} ratings]\n", i + 1, title_year(m), fmt::join(m.genres, "|"), score_label, r.score,
-                 r.rating_count);
+      const std::string genres = m.genres.empty() ? std::string("no genres listed") : fmt::format("{}", fmt::join(m.genres, "|"));
+      fmt::print("{:>2}. {}  [{}; {} {:.2f}; {} ratings]\n", i + 1, title_year(m), genres, score_label, r.score, r.rating_count);
       if (!r.because.empty()) {
         std::vector<std::string> names;
         for (const auto& c : r.because) names.push_back(title_year(movie_of(c.movie_index)));

@@ -198,7 +198,7 @@ Model train(const RatingMatrix& ratings, const TrainOptions& options, TrainRepor
         train_svd(ratings, options, *backend, model);
         break;
     }
-    progress.finish();
+    if (iterative) progress.finish();  // closed-form algorithms show no iteration count
   }
   model.user_ids.assign(ratings.user_ids().begin(), ratings.user_ids().end());
   model.movie_ids.assign(ratings.movie_ids().begin(), ratings.movie_ids().end());
