@@ -337,13 +337,7 @@ RatingMatrix RatingMatrix::from_entries(std::vector<RatingEntry> entries, std::i
   }
   if (!any_timestamp) timestamps.clear();
 
-  RatingMatrix m;
-  m.by_user_ = std::move(csr);
-  m.timestamps_ = std::move(timestamps);
-  m.user_ids_ = std::move(user_ids);
-  m.movie_ids_ = std::move(movie_ids);
-  m.finish();
-  return m;
+  return assemble(std::move(csr), std::move(timestamps), std::move(user_ids), std::move(movie_ids));
 }
 
 namespace {
@@ -412,6 +406,11 @@ RatingMatrix RatingMatrix::from_csr_and_csc(SparseMatrix by_user, SparseMatrix b
 RatingMatrix RatingMatrix::from_csr(SparseMatrix by_user, std::vector<std::uint32_t> timestamps,
                                     std::vector<std::int64_t> user_ids, std::vector<std::int64_t> movie_ids) {
   check_csr_parts(by_user, timestamps, user_ids, movie_ids);
+  return assemble(std::move(by_user), std::move(timestamps), std::move(user_ids), std::move(movie_ids));
+}
+
+RatingMatrix RatingMatrix::assemble(SparseMatrix by_user, std::vector<std::uint32_t> timestamps,
+                                    std::vector<std::int64_t> user_ids, std::vector<std::int64_t> movie_ids) {
   RatingMatrix m;
   m.by_user_ = std::move(by_user);
   m.timestamps_ = std::move(timestamps);

@@ -79,6 +79,9 @@ class RatingMatrix {
   double global_mean() const noexcept { return global_mean_; }
 
  private:
+  // Takes finished, consistent by-user parts; builds the by-movie view and the statistics.
+  static RatingMatrix assemble(SparseMatrix by_user, std::vector<std::uint32_t> timestamps,
+                               std::vector<std::int64_t> user_ids, std::vector<std::int64_t> movie_ids);
   void finish();  // builds the by-movie view and the per-movie statistics
   void compute_statistics();  // the per-movie means and the global mean, from by_movie_
 
