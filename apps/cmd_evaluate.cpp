@@ -21,6 +21,7 @@ void register_evaluate_command(CLI::App& app) {
     std::uint64_t split_seed = 42;
     std::vector<int> ks{10};
     float relevance = 4.0f;
+    int min_ratings = 0;
     bool json = false;
   };
   auto args = std::make_shared<Args>();
@@ -42,6 +43,10 @@ void register_evaluate_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--relevance", args->relevance, "Held-out ratings at or above this count as relevant")
       ->capture_default_str();
+  cmd->add_option("--min-ratings", args->min_ratings,
+                  "Rank only movies with at least this many training ratings (the recommender's popularity floor)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object (keys: metrics, metrics_std, fit_seconds, ...)");
   cmd->callback([args] {
     const TrainOptions train_options = resolve_train_options(args->flags);
@@ -56,6 +61,7 @@ void register_evaluate_command(CLI::App& app) {
     options.ranking.ks = args->ks;
     options.ranking.relevance_threshold = args->relevance;
     options.ranking.threads = train_options.threads;
+    options.ranking.min_ratings = args->min_ratings;
     const EvaluationResult result =
         evaluate(data.ratings, [&](const RatingMatrix& m) { return train(m, train_options); }, options);
 

@@ -187,6 +187,7 @@ nlohmann::json to_json(const EvaluationResult& result) {
                   {"seed", o.split.seed},
                   {"ks", o.ranking.ks},
                   {"relevance_threshold", o.ranking.relevance_threshold},
+                  {"min_ratings", o.ranking.min_ratings},
                   {"block_users", o.ranking.block_users}};
   if (o.protocol == Protocol::holdout) {
     options["split"] = split_kind_name(o.split.kind);

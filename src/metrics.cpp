@@ -249,6 +249,12 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
   const Eigen::Map<const RowMajor> user_factors(model.user_factors.data.data(), model.user_factors.rows,
                                                 rank);
 
+  // Below the popularity floor: never ranked (scored -inf, so they come last, after every real score).
+  std::vector<std::int32_t> below_floor;
+  for (std::int32_t j = 0; j < n_movies; ++j) {
+    if (train.movie_count(j) < options.min_ratings) below_floor.push_back(j);
+  }
+
   std::unique_ptr<Progress> progress;
   if (options.show_progress) progress = std::make_unique<Progress>("ranking", n_eval, "users");
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
@@ -279,6 +285,7 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
         const Eigen::Map<const Eigen::RowVectorXf> movie_bias(model.movie_bias.data(), n_movies);
         scores.topRows(count).rowwise() += movie_bias;
       }
+      for (const auto j : below_floor) scores.col(j).head(count).setConstant(-std::numeric_limits<float>::infinity());
       for (std::int64_t i = 0; i < count; ++i) {
         const auto e = first + i;
         const auto u = users[static_cast<std::size_t>(e)];

@@ -155,6 +155,16 @@ TEST(RankingMetrics, HandCaseAtOneAndTwo) {
   EXPECT_NEAR(at2.coverage, 3.0 / 4.0, kExact);  // movies 1, 3, 2
 }
 
+TEST(RankingMetrics, MoviesBelowThePopularityFloorRankLast) {
+  // Training counts: movie 0: 1, movie 1: 2, movies 2 and 3: 0. With a floor of 1, user 0 ranks
+  // [1, 2] (movie 3, relevant, now ranks after 2 by the tie rule) and user 1 ranks [0, 2].
+  HandCase c;
+  auto options = quiet({2});
+  EXPECT_NEAR(ranking_metrics(c.model, c.train, c.test, options).at_k[0].recall, (1.0 + 0.5) / 2, kExact);
+  options.min_ratings = 1;
+  EXPECT_NEAR(ranking_metrics(c.model, c.train, c.test, options).at_k[0].recall, (0.0 + 1.0) / 2, kExact);
+}
+
 TEST(RankingMetrics, MovieBiasRanksButUserConstantsDoNot) {
   HandCase c;
   c.model.movie_bias = {0.0f, 0.0f, 0.0f, 10.0f};  // movie 3 first for everybody

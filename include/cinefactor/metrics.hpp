@@ -34,6 +34,9 @@ struct RankingOptions {
   int block_users = 64;
   int threads = 0;            // 0 = all cores (OpenMP default)
   bool show_progress = true;  // a Progress bar over the users being ranked
+  // Popularity floor, as the recommender applies it: movies with fewer training ratings than this rank
+  // after every movie that has enough (0 = no floor). Coverage still counts them in its denominator.
+  int min_ratings = 0;
 };
 
 struct RatingErrors {
