@@ -199,6 +199,20 @@ IterationLog CudaFactorizer::nmf_zero(const RatingMatrix& ratings, NmfFactors& f
   return tracker.take();
 }
 
+// The rows with more than kLongRowEntries ratings, on the device, recorded in `args`.
+DeviceBuffer<std::int32_t> upload_long_rows(CudaContext& ctx, const SparseMatrix& x, MaskedSideArgs& args) {
+  std::vector<std::int32_t> rows;
+  for (std::int32_t r = 0; r < x.rows; ++r) {
+    if (x.row_nnz(r) > kLongRowEntries) rows.push_back(r);
+  }
+  DeviceBuffer<std::int32_t> d(rows.size(), ctx.stream());
+  d.upload(rows);
+  args.long_rows = d.data();
+  args.long_count = static_cast<std::int32_t>(rows.size());
+  args.long_threshold = kLongRowEntries;
+  return d;
+}
+
 // Logical bytes one masked side kernel moves: each row's factors read and written, and per walk over
 // the entries an index, a value, the gathered factor row and (with biases) the other side's bias.
 double masked_side_bytes(const MaskedSideArgs& a, std::int64_t nnz) {
@@ -247,11 +261,15 @@ IterationLog CudaFactorizer::nmf_masked(const RatingMatrix& ratings, const Maske
   MaskedSideArgs user_side{xu.indptr.data(), xu.indices.data(), xu.values.data(),
                            h.data(), w.data(), settings.biases ? bm.data() : nullptr,
                            settings.biases ? bu.data() : nullptr, xu.rows, k, state.global_offset,
-                           settings.l2_user, settings.l2_bias, settings.biases, kMuEpsilon, sums.data()};
+                           settings.l2_user, settings.l2_bias, settings.biases, kMuEpsilon, sums.data(),
+                           nullptr, 0, kLongRowEntries};
   MaskedSideArgs movie_side{xm.indptr.data(), xm.indices.data(), xm.values.data(),
                             w.data(), h.data(), settings.biases ? bu.data() : nullptr,
                             settings.biases ? bm.data() : nullptr, xm.rows, k, state.global_offset,
-                            settings.l2_movie, settings.l2_bias, true, kMuEpsilon, sums.data() + 3};
+                            settings.l2_movie, settings.l2_bias, true, kMuEpsilon, sums.data() + 3,
+                            nullptr, 0, kLongRowEntries};
+  const DeviceBuffer<std::int32_t> user_long = upload_long_rows(ctx_, ratings.by_user(), user_side);
+  const DeviceBuffer<std::int32_t> movie_long = upload_long_rows(ctx_, ratings.by_movie(), movie_side);
   const double user_bytes = masked_side_bytes(user_side, ratings.nnz());
   const double movie_bytes = masked_side_bytes(movie_side, ratings.nnz());
   IterationTracker tracker(control);

@@ -12,6 +12,10 @@ namespace cinefactor::engine::cuda {
 inline constexpr int kKernelBlockThreads = 256;
 // The masked kernel keeps a row's k factors in registers, 8 per lane at most: k <= 256.
 inline constexpr int kMaskedKernelMaxRank = 256;
+// A row with more ratings than this (a popular movie: up to ~80,000 in ML-25M) would keep one warp busy
+// long after the others finish; such rows get a block of kLongRowWarps warps that split the entries.
+inline constexpr std::int32_t kLongRowEntries = 1024;
+inline constexpr int kLongRowWarps = 16;
 
 struct MaskedSideArgs {
   const std::int32_t* indptr;
@@ -29,6 +33,11 @@ struct MaskedSideArgs {
   bool second_walk;
   float epsilon;  // added to every denominator
   double* sums;  // [sse, weighted_norm, bias_norm]
+  // Rows with more than long_threshold entries are skipped by the warp-per-row kernel and updated by the
+  // block-per-row kernel, one block each (long_rows lists them, long_count of them).
+  const std::int32_t* long_rows;
+  std::int32_t long_count;
+  std::int32_t long_threshold;
 };
 
 // self *= num / den element-wise (an exactly-zero den replaced by epsilon), count elements, and

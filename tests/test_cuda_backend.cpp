@@ -37,8 +37,9 @@ constexpr int kIterations = 40;
 constexpr int kTopN = 10;
 constexpr int kMinTopOverlap = 9;
 
-// A low-rank non-negative rating matrix observed at ~20%: users x movies, ratings in [0.5, 5].
-RatingMatrix fixture(int users = 240, int movies = 180, int true_rank = 6, std::uint64_t seed = 11) {
+// A low-rank non-negative rating matrix observed at `observed` density: users x movies, ratings in [0.5, 5].
+RatingMatrix fixture(int users = 240, int movies = 180, int true_rank = 6, std::uint64_t seed = 11,
+                     float observed = 0.2f) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> unit(0.0f, 1.0f);
   Eigen::MatrixXf a(users, true_rank);
@@ -47,11 +48,10 @@ RatingMatrix fixture(int users = 240, int movies = 180, int true_rank = 6, std::
   for (int i = 0; i < b.size(); ++i) b.data()[i] = unit(rng);
   const Eigen::MatrixXf full = a * b.transpose();
   const float scale = 4.5f / full.maxCoeff();
-  constexpr float kObserved = 0.2f;
   std::vector<RatingEntry> entries;
   for (int u = 0; u < users; ++u) {
     for (int j = 0; j < movies; ++j) {
-      if (unit(rng) >= kObserved) continue;
+      if (unit(rng) >= observed) continue;
       const float r = std::round((0.5f + full(u, j) * scale) * 2.0f) / 2.0f;  // half stars
       entries.push_back({u + 1, j + 1, std::min(r, 5.0f), 0});
     }
@@ -217,6 +217,25 @@ TYPED_TEST(BackendTest, NmfMaskedMatchesTheCpuWithAndWithoutBiases) {
     ASSERT_EQ(got.user_bias.size(), biases ? static_cast<std::size_t>(x.n_users()) : 0u);
     ASSERT_EQ(got.movie_bias.size(), biases ? static_cast<std::size_t>(x.n_movies()) : 0u);
   }
+}
+
+// Movies rated by ~1,200 users each: on the GPU these rows exceed kLongRowEntries (1,024) and take the
+// block-per-row path of the masked kernel.
+TYPED_TEST(BackendTest, NmfMaskedMatchesTheCpuOnLongRows) {
+  const RatingMatrix x = fixture(1500, 40, 4, 23, 0.8f);
+  ASSERT_GT(x.movie_count(0), 1024);
+  engine::MaskedNmfSettings s;
+  s.biases = true;
+  engine::MaskedNmfState init;
+  init.global_offset = static_cast<float>(x.global_mean());
+  init.factors = engine::nmf_init_random(x.n_users(), x.n_movies(), 33, x.global_mean(), 4);  // 2 factors per lane
+  engine::fit_scale_to_observed(x, init.global_offset, init.factors);
+  engine::MaskedNmfState got = init;
+  engine::MaskedNmfState want = init;
+  const auto log = this->backend_->nmf_masked(x, s, got, this->control());
+  const auto ref = this->reference_->nmf_masked(x, s, want, this->control());
+  expect_histories_match(log, ref);
+  expect_relative(log.loss_history.back(), masked_loss(x, s, got), kDenseLossTolerance, "reported vs recomputed loss");
 }
 
 TYPED_TEST(BackendTest, SvdMatchesTheCpuAndTheDenseSvd) {
