@@ -10,6 +10,7 @@
 #include <cusparse.h>
 
 #include <string>
+#include <type_traits>
 
 #include "cinefactor/error.hpp"
 
