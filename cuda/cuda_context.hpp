@@ -71,11 +71,13 @@ class DeviceBuffer {
   std::size_t bytes() const noexcept { return count_ * sizeof(T); }
 
   void upload(const T* host, std::size_t count) {
+    if (count == 0) return;  // an empty array has no device pointer
     CINEFACTOR_CUDA_CHECK(cudaMemcpyAsync(data_, host, count * sizeof(T), cudaMemcpyHostToDevice, stream_));
   }
   void upload(const std::vector<T>& host) { upload(host.data(), host.size()); }
   // Waits for the copy: the host vector is ready on return.
   void download(T* host, std::size_t count) const {
+    if (count == 0) return;
     CINEFACTOR_CUDA_CHECK(cudaMemcpyAsync(host, data_, count * sizeof(T), cudaMemcpyDeviceToHost, stream_));
     CINEFACTOR_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
