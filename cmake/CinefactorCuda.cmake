@@ -38,7 +38,11 @@ if(NOT _cf_cuda_mode STREQUAL "OFF")
     message(STATUS "cinefactor: CUDA backend OFF (AUTO; missing: ${_cf_cuda_missing})")
   else()
     set(CINEFACTOR_WITH_CUDA ON)
-    set(CMAKE_CUDA_STANDARD 17)  # CMake 3.25 knows no CUDA20 flag for nvcc; .cu files stay C++17
+    # The .cu files include the project's C++20 headers (std::span). CMake 3.25 knows no CUDA20 flag for
+    # nvcc, but nvcc (12+) accepts -std=c++20: tell CMake the flag.
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA_STANDARD 20)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     message(STATUS "cinefactor: CUDA backend ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CMAKE_CUDA_ARCHITECTURES}, ${_cf_arch_origin})")
   endif()

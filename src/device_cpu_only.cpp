@@ -1,5 +1,8 @@
-// probe_cuda() for builds without the CUDA backend (the CUDA build defines it in cuda/).
+// probe_cuda() and make_cuda_factorizer() for builds without the CUDA backend (the CUDA build defines
+// them in cuda/).
 #include "cinefactor/device.hpp"
+#include "cinefactor/error.hpp"
+#include "cuda_backend.hpp"
 
 #if !CINEFACTOR_HAS_CUDA
 namespace cinefactor {
@@ -9,6 +12,12 @@ CudaProbe probe_cuda() {
   probe.reason = "this build of cinefactor has no CUDA backend (configured with CINEFACTOR_CUDA=OFF or without nvcc)";
   return probe;
 }
+
+namespace engine {
+std::unique_ptr<Factorizer> make_cuda_factorizer(int /*device*/) {
+  throw Error("this build of cinefactor has no CUDA backend");
+}
+}  // namespace engine
 
 }  // namespace cinefactor
 #endif

@@ -6,9 +6,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
+#include "cinefactor/device.hpp"
 #include "cinefactor/error.hpp"
 #include "cinefactor/progress.hpp"
+#include "cuda_backend.hpp"
 #include "factorizer.hpp"
 
 namespace cinefactor {
@@ -38,17 +41,63 @@ void validate(const RatingMatrix& ratings, const TrainOptions& o) {
   }
 }
 
-// The backend for options.device. Only the CPU backend exists in this build.
-std::unique_ptr<Factorizer> select_backend(const TrainOptions& o) {
-  switch (o.device) {
-    case Device::cuda:
-      throw Error("--device cuda: this build has no CUDA training backend yet; use --device cpu or auto");
-    case Device::automatic:
-      spdlog::info("device auto: training on the CPU (no CUDA training backend in this build)");
-      break;
-    case Device::cpu:
-      break;
+// The device-memory estimate for what `o` will run on the backend (the larger of the SVD that nndsvda
+// starts from and the NMF itself); nothing for the baselines, which never touch the backend.
+std::optional<engine::CudaMemoryPlan> cuda_plan(const RatingMatrix& ratings, const TrainOptions& o) {
+  engine::CudaWorkload w{engine::CudaJob::svd, ratings.n_users(), ratings.n_movies(), ratings.nnz(), o.rank,
+                         o.oversamples, o.biases};
+  if (o.algorithm == Algorithm::svd) return engine::estimate_cuda_memory(w);
+  if (o.algorithm != Algorithm::nmf) return std::nullopt;
+  const auto svd = engine::estimate_cuda_memory(w);
+  w.job = o.objective == NmfObjective::zero ? engine::CudaJob::nmf_zero : engine::CudaJob::nmf_masked;
+  const auto nmf = engine::estimate_cuda_memory(w);
+  return o.init == NmfInit::nndsvda && svd.total() > nmf.total() ? svd : nmf;
+}
+
+// Why the CUDA backend cannot train this job, or empty when it can; *device receives the device to use.
+std::string cuda_unusable(const RatingMatrix& ratings, const TrainOptions& o, CudaDevice* device) {
+  if (!CINEFACTOR_HAS_CUDA) return "this build has no CUDA backend";
+  const CudaProbe probe = probe_cuda();
+  if (probe.devices.empty()) return probe.reason;
+  *device = probe.devices.front();
+  if (ratings.nnz() > engine::kCudaMaxNnz) {
+    return fmt::format("{} ratings exceed the CUDA backend's int32 index range", ratings.nnz());
   }
+  if (o.algorithm == Algorithm::nmf && o.objective == NmfObjective::masked && o.rank > engine::kCudaMaxMaskedRank) {
+    return fmt::format("rank {} exceeds the CUDA masked NMF's maximum {}", o.rank, engine::kCudaMaxMaskedRank);
+  }
+  if (const auto plan = cuda_plan(ratings, o)) {
+    try {
+      engine::require_cuda_memory(*plan, device->free_memory, fmt::format("training on cuda:{}", device->index));
+    } catch (const CudaOutOfMemory& e) {
+      return e.what();
+    }
+  }
+  return {};
+}
+
+// The backend for options.device: auto takes the first CUDA device when the build has CUDA, a device
+// is present and the job fits into its free memory, and says in one log line which backend it took and why.
+std::unique_ptr<Factorizer> select_backend(const RatingMatrix& ratings, const TrainOptions& o) {
+  if (o.device == Device::cpu) return engine::make_cpu_factorizer(o.threads);
+  CudaDevice device;
+  const std::string why_not = cuda_unusable(ratings, o, &device);
+  if (o.device == Device::cuda) {
+    if (!why_not.empty()) throw Error("--device cuda: no usable CUDA device: " + why_not);
+    return engine::make_cuda_factorizer(device.index);
+  }
+  if (why_not.empty()) {
+    try {
+      auto backend = engine::make_cuda_factorizer(device.index);
+      spdlog::info("device auto: training on cuda:{} ({}, {:.1f} GiB free)", device.index, device.name,
+                   static_cast<double>(device.free_memory) / static_cast<double>(std::int64_t{1} << 30));
+      return backend;
+    } catch (const CudaError& e) {
+      spdlog::info("device auto: training on the CPU (cuda:{} failed to initialize: {})", device.index, e.what());
+      return engine::make_cpu_factorizer(o.threads);
+    }
+  }
+  spdlog::info("device auto: training on the CPU ({})", why_not);
   return engine::make_cpu_factorizer(o.threads);
 }
 
@@ -173,7 +222,7 @@ std::string_view device_name(Device device) noexcept {
 Model train(const RatingMatrix& ratings, const TrainOptions& options, TrainReport* report) {
   const auto start = std::chrono::steady_clock::now();
   validate(ratings, options);
-  auto backend = select_backend(options);
+  auto backend = select_backend(ratings, options);
   Model model;
   model.algorithm = options.algorithm;
   engine::IterationLog log;

@@ -46,4 +46,34 @@ class InvalidArgument : public Error {
   using Error::Error;
 };
 
+// A failed call into the CUDA runtime or a CUDA library (cuBLAS, cuSPARSE, cuSOLVER). Declared here,
+// free of CUDA types, so host code can catch it. what() is
+// "CUDA error: <call> failed: <status name> (<status text>) at <file>:<line>".
+class CudaError : public Error {
+ public:
+  CudaError(std::string call, std::string status_name, std::string status_text, std::string file, int line);
+  const std::string& call() const noexcept { return call_; }
+  const std::string& status_name() const noexcept { return status_name_; }
+  const std::string& file() const noexcept { return file_; }
+  int line() const noexcept { return line_; }
+
+ private:
+  std::string call_;
+  std::string status_name_;
+  std::string file_;
+  int line_;
+};
+
+// The device does not have the memory a CUDA run needs (estimated before allocating).
+class CudaOutOfMemory : public Error {
+ public:
+  CudaOutOfMemory(std::int64_t needed_bytes, std::int64_t free_bytes, const std::string& what);
+  std::int64_t needed_bytes() const noexcept { return needed_; }
+  std::int64_t free_bytes() const noexcept { return free_; }
+
+ private:
+  std::int64_t needed_;
+  std::int64_t free_;
+};
+
 }  // namespace cinefactor

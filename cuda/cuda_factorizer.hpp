@@ -1,0 +1,74 @@
+// The CUDA backend of the factorizer interface: NMF by multiplicative updates (both objectives) and the
+// randomized truncated SVD on one device, with the same algorithms, update order and seeds as the CPU
+// backend (cpu/), returning the same host structs. Device-side building blocks used by
+// cuda_factorizer.cpp: CSR views on the device, cuSPARSE SpMM plans, kernel timers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cinefactor/rating_matrix.hpp"
+#include "cuda_backend.hpp"
+#include "cuda_context.hpp"
+
+namespace cinefactor::engine::cuda {
+
+// A CSR matrix on the device (int32 offsets and columns, float32 values) and its cuSPARSE descriptor.
+class DeviceCsr {
+ public:
+  // shift is subtracted from every stored value (implicit centering of the SVD).
+  DeviceCsr(CudaContext& ctx, const SparseMatrix& x, float shift);
+  ~DeviceCsr();
+  DeviceCsr(const DeviceCsr&) = delete;
+  DeviceCsr& operator=(const DeviceCsr&) = delete;
+
+  std::int32_t rows = 0;
+  std::int32_t cols = 0;
+  std::int64_t nnz = 0;
+  DeviceBuffer<std::int32_t> indptr;
+  DeviceBuffer<std::int32_t> indices;
+  DeviceBuffer<float> values;
+  cusparseConstSpMatDescr_t descr = nullptr;
+};
+
+// C = A B with A sparse (rows x cols), B dense (cols x width) and C dense (rows x width), both in
+// `order` with their pointers fixed at construction; the SpMM work buffer is allocated once here.
+class SpmmPlan {
+ public:
+  SpmmPlan(CudaContext& ctx, const DeviceCsr& a, const float* b, float* c, std::int64_t width, cusparseOrder_t order);
+  ~SpmmPlan();
+  SpmmPlan(const SpmmPlan&) = delete;
+  SpmmPlan& operator=(const SpmmPlan&) = delete;
+  void run();
+
+ private:
+  CudaContext& ctx_;
+  const DeviceCsr& a_;
+  cusparseConstDnMatDescr_t b_ = nullptr;
+  cusparseDnMatDescr_t c_ = nullptr;
+  cusparseSpMMAlg_t alg_;
+  DeviceBuffer<std::uint8_t> buffer_;
+};
+
+// Accumulated cudaEvent timings of one kernel (see CudaKernelProfile).
+class KernelTimer {
+ public:
+  explicit KernelTimer(std::string name);
+  ~KernelTimer();
+  KernelTimer(const KernelTimer&) = delete;
+  KernelTimer& operator=(const KernelTimer&) = delete;
+  void start(cudaStream_t stream, bool enabled);
+  void stop(cudaStream_t stream, double bytes);
+  // After the stream has been synchronized: folds the pending launch into the totals.
+  void collect();
+  CudaKernelStats stats;
+
+ private:
+  cudaEvent_t begin_ = nullptr;
+  cudaEvent_t end_ = nullptr;
+  bool pending_ = false;
+  bool recording_ = false;
+};
+
+}  // namespace cinefactor::engine::cuda

@@ -1,0 +1,336 @@
+// Kernels of the CUDA backend (see nmf_kernels.cuh). Reductions: each warp reduces with shuffles,
+// each block sums its warps in shared memory, and one double atomicAdd per block and slot adds the block's
+// total, so the order of the final sum varies from run to run only in the last bits of a double.
+#include <algorithm>
+#include <string>
+
+#include "cuda_check.hpp"
+#include "nmf_kernels.cuh"
+
+namespace cinefactor::engine::cuda {
+namespace {
+
+constexpr int kWarp = 32;
+constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kBlockThreads = kKernelBlockThreads;
+constexpr int kWarpsPerBlock = kBlockThreads / kWarp;
+constexpr int kMaxFactorsPerLane = kMaskedKernelMaxRank / kWarp;
+
+__device__ inline float warp_sum(float v) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullMask, v, offset);
+  return v;
+}
+
+// Sums `values[0..slots)` of every warp's lane 0 over the block and adds the totals to out[0..slots).
+template <int Slots>
+__device__ void block_accumulate(const double (&values)[Slots], double* out) {
+  __shared__ double partial[kWarpsPerBlock][Slots];
+  const int lane = static_cast<int>(threadIdx.x) % kWarp;
+  const int warp = static_cast<int>(threadIdx.x) / kWarp;
+  if (lane == 0) {
+    for (int s = 0; s < Slots; ++s) partial[warp][s] = values[s];
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < Slots; ++s) {
+      double total = 0.0;
+      for (int w = 0; w < kWarpsPerBlock; ++w) total += partial[w][s];
+      atomicAdd(out + s, total);
+    }
+  }
+}
+
+// scikit-learn's MU step for one side of the zero-filled objective: self *= num / den, an exactly-zero
+// denominator replaced by EPSILON; adds sum(num * self_new) (= tr(self^T X other) after the update) to *cross.
+__global__ void nmf_zero_update_kernel(float* __restrict__ self, const float* __restrict__ num,
+                                       const float* __restrict__ den, std::int64_t count, float epsilon,
+                                       double* cross) {
+  double acc = 0.0;
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const float d = den[i] == 0.0f ? epsilon : den[i];
+    const float s = self[i] * (num[i] / d);
+    self[i] = s;
+    acc += static_cast<double>(num[i] * s);
+  }
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) acc += __shfl_xor_sync(kFullMask, acc, offset);
+  const double values[1] = {acc};
+  block_accumulate<1>(values, cross);
+}
+
+// *out += sum a[i] * b[i] (the Frobenius inner product of two k x k Gram matrices), in double.
+__global__ void frobenius_inner_kernel(const float* __restrict__ a, const float* __restrict__ b, std::int64_t count,
+                                       double* out) {
+  double acc = 0.0;
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    acc += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+  }
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) acc += __shfl_xor_sync(kFullMask, acc, offset);
+  const double values[1] = {acc};
+  block_accumulate<1>(values, out);
+}
+
+
+// One masked multiplicative update of every row of `self`, one warp per row, the row's factors spread
+// over the lanes (factor f in lane f % 32, register f / 32). The update of cpu/nmf.cpp's mu_masked_side:
+//   y_e = r_e - offset - b_row - b_col,  num = sum_e max(y_e, 0) other_e,
+//   den = sum_e (<self, other_e> + max(-y_e, 0)) other_e + l2 n_row self + eps,  self *= num / den;
+// then (second_walk) a walk over the row's entries with the new factors refits the row's bias in closed
+// form, b = sum(resid) / (n + l2_bias), and yields the squared errors.
+template <int PerLane>
+__global__ void __launch_bounds__(kBlockThreads) nmf_masked_side_kernel(MaskedSideArgs a) {
+  const int lane = static_cast<int>(threadIdx.x) % kWarp;
+  const std::int64_t warp0 = (blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x) / kWarp;
+  const std::int64_t warp_stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x / kWarp;
+  const bool biases = a.self_bias != nullptr;
+  double acc[3] = {0.0, 0.0, 0.0};  // sse, weighted_norm, bias_norm (meaningful in lane 0)
+  for (std::int64_t r = warp0; r < a.rows; r += warp_stride) {
+    float s[PerLane];
+    float num[PerLane];
+    float den[PerLane];
+    float* __restrict__ srow = a.self + r * a.k;
+#pragma unroll
+    for (int i = 0; i < PerLane; ++i) {
+      const int f = lane + i * kWarp;
+      s[i] = f < a.k ? srow[f] : 0.0f;
+      num[i] = 0.0f;
+      den[i] = 0.0f;
+    }
+    const std::int32_t begin = a.indptr[r];
+    const std::int32_t end = a.indptr[r + 1];
+    if (end - begin > a.long_threshold) continue;  // nmf_masked_long_row_kernel's row
+    const float row_base = biases ? a.offset + a.self_bias[r] : 0.0f;
+    for (std::int32_t e = begin; e < end; ++e) {
+      const std::int32_t c = a.indices[e];
+      const float* __restrict__ orow = a.other + static_cast<std::int64_t>(c) * a.k;
+      float o[PerLane];
+      float dot = 0.0f;
+#pragma unroll
+      for (int i = 0; i < PerLane; ++i) {
+        const int f = lane + i * kWarp;
+        o[i] = f < a.k ? orow[f] : 0.0f;
+        dot += s[i] * o[i];
+      }
+      dot = warp_sum(dot);
+      const float y = a.values[e] - row_base - (biases ? a.other_bias[c] : 0.0f);
+      const float y_pos = y > 0.0f ? y : 0.0f;
+      const float d = dot + (y < 0.0f ? -y : 0.0f);
+#pragma unroll
+      for (int i = 0; i < PerLane; ++i) {
+        num[i] += y_pos * o[i];
+        den[i] += d * o[i];
+      }
+    }
+    const auto n = static_cast<float>(end - begin);
+    const float reg = a.l2 * n;
+    float norm = 0.0f;
+#pragma unroll
+    for (int i = 0; i < PerLane; ++i) {
+      const int f = lane + i * kWarp;
+      s[i] *= num[i] / (den[i] + reg * s[i] + a.epsilon);
+      if (f < a.k) srow[f] = s[i];
+      norm += s[i] * s[i];
+    }
+    norm = warp_sum(norm);
+    acc[1] += static_cast<double>(n) * norm;
+    if (!a.second_walk) continue;
+    double sum = 0.0;
+    double sum_sq = 0.0;
+    for (std::int32_t e = begin; e < end; ++e) {
+      const std::int32_t c = a.indices[e];
+      const float* __restrict__ orow = a.other + static_cast<std::int64_t>(c) * a.k;
+      float dot = 0.0f;
+#pragma unroll
+      for (int i = 0; i < PerLane; ++i) {
+        const int f = lane + i * kWarp;
+        dot += s[i] * (f < a.k ? orow[f] : 0.0f);
+      }
+      dot = warp_sum(dot);
+      const double resid = static_cast<double>(a.values[e]) - dot -
+                           (biases ? static_cast<double>(a.offset) + a.other_bias[c] : 0.0);
+      sum += resid;
+      sum_sq += resid * resid;
+    }
+    double b = 0.0;
+    if (biases) {
+      const double denom = static_cast<double>(n) + a.l2_bias;
+      b = denom > 0.0 ? sum / denom : 0.0;
+      if (lane == 0) a.self_bias[r] = static_cast<float>(b);
+      acc[2] += b * b;
+    }
+    acc[0] += sum_sq - 2.0 * b * sum + static_cast<double>(n) * b * b;
+  }
+  block_accumulate<3>(acc, a.sums);
+}
+
+constexpr int kLongRowThreads = kLongRowWarps * kWarp;
+
+// Replaces every warp's v (a row of k values spread over the lanes) by the sum of all warps' v, added in
+// warp order. Every thread of the block must call it.
+template <int PerLane>
+__device__ void sum_over_warps(float (&v)[PerLane], float (*partial)[kMaskedKernelMaxRank], int lane, int warp, int k) {
+#pragma unroll
+  for (int i = 0; i < PerLane; ++i) {
+    const int f = lane + i * kWarp;
+    if (f < k) partial[warp][f] = v[i];
+  }
+  __syncthreads();
+#pragma unroll
+  for (int i = 0; i < PerLane; ++i) {
+    const int f = lane + i * kWarp;
+    float total = 0.0f;
+    if (f < k) {
+      for (int w = 0; w < kLongRowWarps; ++w) total += partial[w][f];
+    }
+    v[i] = total;
+  }
+  __syncthreads();
+}
+
+// The same update as nmf_masked_side_kernel for one long row per block: warp w takes entries
+// begin + w, begin + w + kLongRowWarps, ...; the warps' partial numerators, denominators and residual
+// sums are added in warp order through shared memory (deterministic), and every warp then applies the
+// identical update to its register copy of the row.
+template <int PerLane>
+__global__ void __launch_bounds__(kLongRowThreads) nmf_masked_long_row_kernel(MaskedSideArgs a) {
+  __shared__ float partial[kLongRowWarps][kMaskedKernelMaxRank];
+  __shared__ double partial_sums[kLongRowWarps][2];
+  const int lane = static_cast<int>(threadIdx.x) % kWarp;
+  const int warp = static_cast<int>(threadIdx.x) / kWarp;
+  const bool biases = a.self_bias != nullptr;
+  const std::int64_t r = a.long_rows[blockIdx.x];
+  float* __restrict__ srow = a.self + r * a.k;
+  float s[PerLane];
+  float num[PerLane];
+  float den[PerLane];
+#pragma unroll
+  for (int i = 0; i < PerLane; ++i) {
+    const int f = lane + i * kWarp;
+    s[i] = f < a.k ? srow[f] : 0.0f;
+    num[i] = 0.0f;
+    den[i] = 0.0f;
+  }
+  const std::int32_t begin = a.indptr[r];
+  const std::int32_t end = a.indptr[r + 1];
+  const float row_base = biases ? a.offset + a.self_bias[r] : 0.0f;
+  for (std::int32_t e = begin + warp; e < end; e += kLongRowWarps) {
+    const std::int32_t c = a.indices[e];
+    const float* __restrict__ orow = a.other + static_cast<std::int64_t>(c) * a.k;
+    float o[PerLane];
+    float dot = 0.0f;
+#pragma unroll
+    for (int i = 0; i < PerLane; ++i) {
+      const int f = lane + i * kWarp;
+      o[i] = f < a.k ? orow[f] : 0.0f;
+      dot += s[i] * o[i];
+    }
+    dot = warp_sum(dot);
+    const float y = a.values[e] - row_base - (biases ? a.other_bias[c] : 0.0f);
+    const float y_pos = y > 0.0f ? y : 0.0f;
+    const float d = dot + (y < 0.0f ? -y : 0.0f);
+#pragma unroll
+    for (int i = 0; i < PerLane; ++i) {
+      num[i] += y_pos * o[i];
+      den[i] += d * o[i];
+    }
+  }
+  // Sum the warps' partials: numerators, then denominators, through one shared array.
+  sum_over_warps<PerLane>(num, partial, lane, warp, a.k);
+  sum_over_warps<PerLane>(den, partial, lane, warp, a.k);
+  const auto n = static_cast<float>(end - begin);
+  const float reg = a.l2 * n;
+  float norm = 0.0f;
+#pragma unroll
+  for (int i = 0; i < PerLane; ++i) {
+    const int f = lane + i * kWarp;
+    s[i] *= num[i] / (den[i] + reg * s[i] + a.epsilon);
+    if (warp == 0 && f < a.k) srow[f] = s[i];
+    norm += s[i] * s[i];
+  }
+  norm = warp_sum(norm);
+  double sum = 0.0;
+  double sum_sq = 0.0;
+  if (a.second_walk) {
+    for (std::int32_t e = begin + warp; e < end; e += kLongRowWarps) {
+      const std::int32_t c = a.indices[e];
+      const float* __restrict__ orow = a.other + static_cast<std::int64_t>(c) * a.k;
+      float dot = 0.0f;
+#pragma unroll
+      for (int i = 0; i < PerLane; ++i) {
+        const int f = lane + i * kWarp;
+        dot += s[i] * (f < a.k ? orow[f] : 0.0f);
+      }
+      dot = warp_sum(dot);
+      const double resid = static_cast<double>(a.values[e]) - dot -
+                           (biases ? static_cast<double>(a.offset) + a.other_bias[c] : 0.0);
+      sum += resid;
+      sum_sq += resid * resid;
+    }
+  }
+  if (lane == 0) {
+    partial_sums[warp][0] = sum;
+    partial_sums[warp][1] = sum_sq;
+  }
+  __syncthreads();
+  if (threadIdx.x != 0) return;
+  atomicAdd(a.sums + 1, static_cast<double>(n) * norm);
+  if (!a.second_walk) return;
+  sum = 0.0;
+  sum_sq = 0.0;
+  for (int w = 0; w < kLongRowWarps; ++w) {
+    sum += partial_sums[w][0];
+    sum_sq += partial_sums[w][1];
+  }
+  double b = 0.0;
+  if (biases) {
+    const double denom = static_cast<double>(n) + a.l2_bias;
+    b = denom > 0.0 ? sum / denom : 0.0;
+    a.self_bias[r] = static_cast<float>(b);
+    atomicAdd(a.sums + 2, b * b);
+  }
+  atomicAdd(a.sums, sum_sq - 2.0 * b * sum + static_cast<double>(n) * b * b);
+}
+
+}  // namespace
+
+void launch_nmf_zero_update(cudaStream_t stream, int grid, float* self, const float* num, const float* den,
+                            std::int64_t count, float epsilon, double* cross) {
+  nmf_zero_update_kernel<<<grid, kBlockThreads, 0, stream>>>(self, num, den, count, epsilon, cross);
+  CINEFACTOR_CUDA_CHECK_LAUNCH();
+}
+
+void launch_frobenius_inner(cudaStream_t stream, int grid, const float* a, const float* b, std::int64_t count,
+                            double* out) {
+  frobenius_inner_kernel<<<grid, kBlockThreads, 0, stream>>>(a, b, count, out);
+  CINEFACTOR_CUDA_CHECK_LAUNCH();
+}
+
+template <int PerLane>
+void launch_masked_side_for(cudaStream_t stream, const MaskedSideArgs& a) {
+  const int grid = static_cast<int>(std::max<std::int64_t>(1, (a.rows + kWarpsPerBlock - 1) / kWarpsPerBlock));
+  nmf_masked_side_kernel<PerLane><<<grid, kBlockThreads, 0, stream>>>(a);
+  CINEFACTOR_CUDA_CHECK_LAUNCH();
+  if (a.long_count > 0) {
+    nmf_masked_long_row_kernel<PerLane><<<a.long_count, kLongRowThreads, 0, stream>>>(a);
+    CINEFACTOR_CUDA_CHECK_LAUNCH();
+  }
+}
+
+void launch_masked_side(cudaStream_t stream, const MaskedSideArgs& a) {
+  switch ((a.k + kWarp - 1) / kWarp) {
+    case 1: return launch_masked_side_for<1>(stream, a);
+    case 2: return launch_masked_side_for<2>(stream, a);
+    case 3: return launch_masked_side_for<3>(stream, a);
+    case 4: return launch_masked_side_for<4>(stream, a);
+    case 5: return launch_masked_side_for<5>(stream, a);
+    case 6: return launch_masked_side_for<6>(stream, a);
+    case 7: return launch_masked_side_for<7>(stream, a);
+    case kMaxFactorsPerLane: return launch_masked_side_for<kMaxFactorsPerLane>(stream, a);
+    default:
+      throw InvalidArgument("the CUDA masked NMF supports rank <= " + std::to_string(kMaskedKernelMaxRank) + ", got " +
+                            std::to_string(a.k));
+  }
+}
+
+}  // namespace cinefactor::engine::cuda

@@ -1,0 +1,63 @@
+// Device-memory estimate of the CUDA backend (see cuda_backend.hpp): arithmetic only, no CUDA calls.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "cinefactor/error.hpp"
+#include "cuda_backend.hpp"
+
+namespace cinefactor::engine {
+namespace {
+
+constexpr std::int64_t kFloat = 4;
+constexpr std::int64_t kIndex = 4;
+constexpr std::int64_t kDouble = 8;
+// Reduction scalars a job keeps on the device (loss terms, partial sums).
+constexpr std::int64_t kScalarSlots = 8;
+
+double gib(std::int64_t bytes) { return static_cast<double>(bytes) / static_cast<double>(std::int64_t{1} << 30); }
+
+}  // namespace
+
+CudaMemoryPlan estimate_cuda_memory(const CudaWorkload& w) {
+  CudaMemoryPlan plan;
+  // Both views: (rows + 1) offsets, nnz column indices, nnz values each.
+  plan.matrix_bytes = (w.users + 1 + w.movies + 1) * kIndex + 2 * w.nnz * (kIndex + kFloat);
+  const std::int64_t k = w.rank;
+  const std::int64_t larger = std::max(w.users, w.movies);
+  switch (w.job) {
+    case CudaJob::nmf_zero:
+      plan.factor_bytes = (w.users + w.movies) * k * kFloat;
+      // Numerator (sparse product) and denominator (dense product) of the side being updated,
+      // both Gram matrices.
+      plan.work_bytes = 2 * larger * k * kFloat + 2 * k * k * kFloat + kScalarSlots * kDouble;
+      break;
+    case CudaJob::nmf_masked:
+      plan.factor_bytes = (w.users + w.movies) * k * kFloat + (w.biases ? (w.users + w.movies) * kFloat : 0);
+      // The fused kernels keep numerators and denominators in registers.
+      plan.work_bytes = kScalarSlots * kDouble;
+      break;
+    case CudaJob::svd: {
+      const std::int64_t l = std::min<std::int64_t>(k + w.oversamples, std::min(w.users, w.movies));
+      // Omega (movies x l) is freed before Z (movies x l) is allocated; Y (users x l); the QR's tau;
+      // the l x l triangle and the l x k rotations of the small SVD.
+      plan.work_bytes = (w.movies * l + w.users * l + l + l * l + 2 * l * k) * kFloat;
+      plan.factor_bytes = (w.users + w.movies) * k * kFloat;
+      break;
+    }
+  }
+  return plan;
+}
+
+void require_cuda_memory(const CudaMemoryPlan& plan, std::int64_t free_bytes, const std::string& what) {
+  const std::int64_t needed = plan.total();
+  if (needed <= free_bytes) return;
+  throw CudaOutOfMemory(
+      needed, free_bytes,
+      fmt::format("{} needs {} bytes ({:.2f} GiB: matrix {}, factors {}, work {}, library reserve {}) on the device "
+                  "but only {} bytes ({:.2f} GiB) are free",
+                  what, needed, gib(needed), plan.matrix_bytes, plan.factor_bytes, plan.work_bytes, plan.reserve_bytes,
+                  free_bytes, gib(free_bytes)));
+}
+
+}  // namespace cinefactor::engine

@@ -1,0 +1,485 @@
+// The CUDA backend against the CPU reference: every algorithm run on both backends from the same
+// initialization (typed tests over the backends; the CUDA ones GTEST_SKIP with the probe's reason on a
+// machine without a usable device), plus the host-side pieces that run everywhere: device selection
+// (--device cuda fails clearly without a device, auto falls back and says why), the device-memory
+// estimate, and the CudaError message format.
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "cinefactor/device.hpp"
+#include "cinefactor/error.hpp"
+#include "cinefactor/model_file.hpp"
+#include "cinefactor/recommender.hpp"
+#include "cinefactor/train.hpp"
+#include "cuda_backend.hpp"
+#include "factorizer.hpp"
+#include "test_support.hpp"
+
+namespace cinefactor {
+namespace {
+
+using engine::Factorizer;
+
+// Tolerances (relative) between the backends: float32 sums in a different order (cuSPARSE, cuBLAS and
+// warp reductions against the CPU's blocked sums) drift apart by ~1e-6 per iteration.
+constexpr double kNmfLossTolerance = 1e-3;
+constexpr double kSvdSigmaTolerance = 1e-4;
+// The loss a backend reports against the loss recomputed densely (double) from its returned factors.
+constexpr double kDenseLossTolerance = 1e-4;
+constexpr int kIterations = 40;
+constexpr int kTopN = 10;
+constexpr int kMinTopOverlap = 9;
+
+// A low-rank non-negative rating matrix observed at `observed` density: users x movies, ratings in [0.5, 5].
+RatingMatrix fixture(int users = 240, int movies = 180, int true_rank = 6, std::uint64_t seed = 11,
+                     float observed = 0.2f) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  Eigen::MatrixXf a(users, true_rank);
+  Eigen::MatrixXf b(movies, true_rank);
+  for (int i = 0; i < a.size(); ++i) a.data()[i] = unit(rng);
+  for (int i = 0; i < b.size(); ++i) b.data()[i] = unit(rng);
+  const Eigen::MatrixXf full = a * b.transpose();
+  const float scale = 4.5f / full.maxCoeff();
+  std::vector<RatingEntry> entries;
+  for (int u = 0; u < users; ++u) {
+    for (int j = 0; j < movies; ++j) {
+      if (unit(rng) >= observed) continue;
+      const float r = std::round((0.5f + full(u, j) * scale) * 2.0f) / 2.0f;  // half stars
+      entries.push_back({u + 1, j + 1, std::min(r, 5.0f), 0});
+    }
+  }
+  return RatingMatrix::from_entries(std::move(entries));
+}
+
+Eigen::MatrixXd dense(const RatingMatrix& x) {
+  Eigen::MatrixXd d = Eigen::MatrixXd::Zero(x.n_users(), x.n_movies());
+  const auto& csr = x.by_user();
+  for (std::int32_t u = 0; u < csr.rows; ++u) {
+    for (auto e = csr.row_begin(u); e < csr.row_end(u); ++e) {
+      d(u, csr.indices[static_cast<std::size_t>(e)]) = csr.values[static_cast<std::size_t>(e)];
+    }
+  }
+  return d;
+}
+
+Eigen::MatrixXd as_dense(const DenseMatrix& m) {
+  Eigen::MatrixXd d(m.rows, m.cols);
+  for (std::int64_t r = 0; r < m.rows; ++r) {
+    for (std::int64_t c = 0; c < m.cols; ++c) d(r, c) = m(r, c);
+  }
+  return d;
+}
+
+// The masked objective recomputed from the state, in double.
+double masked_loss(const RatingMatrix& x, const engine::MaskedNmfSettings& s, const engine::MaskedNmfState& st) {
+  const Eigen::MatrixXd w = as_dense(st.factors.w);
+  const Eigen::MatrixXd h = as_dense(st.factors.ht);
+  const auto& csr = x.by_user();
+  double loss = 0.0;
+  for (std::int32_t u = 0; u < csr.rows; ++u) {
+    loss += s.l2_user * static_cast<double>(csr.row_nnz(u)) * w.row(u).squaredNorm();
+    for (auto e = csr.row_begin(u); e < csr.row_end(u); ++e) {
+      const auto j = csr.indices[static_cast<std::size_t>(e)];
+      double pred = w.row(u).dot(h.row(j));
+      if (s.biases) pred += st.global_offset + st.user_bias[static_cast<std::size_t>(u)] + st.movie_bias[static_cast<std::size_t>(j)];
+      const double resid = csr.values[static_cast<std::size_t>(e)] - pred;
+      loss += resid * resid;
+    }
+  }
+  for (std::int32_t j = 0; j < x.n_movies(); ++j) {
+    loss += s.l2_movie * static_cast<double>(x.movie_count(j)) * h.row(j).squaredNorm();
+  }
+  if (s.biases) {
+    for (const float b : st.user_bias) loss += s.l2_bias * static_cast<double>(b) * b;
+    for (const float b : st.movie_bias) loss += s.l2_bias * static_cast<double>(b) * b;
+  }
+  return loss;
+}
+
+void expect_relative(double got, double want, double tolerance, const std::string& what) {
+  EXPECT_LE(std::abs(got - want), tolerance * std::abs(want)) << what << ": got " << got << ", want " << want;
+}
+
+void expect_histories_match(const engine::IterationLog& got, const engine::IterationLog& want) {
+  ASSERT_EQ(got.iterations, want.iterations);
+  ASSERT_EQ(got.loss_history.size(), want.loss_history.size());
+  for (std::size_t i = 0; i < got.loss_history.size(); ++i) {
+    expect_relative(got.loss_history[i], want.loss_history[i], kNmfLossTolerance, "loss at iteration " + std::to_string(i + 1));
+  }
+}
+
+// Movie indices of the top-n scores of user u.
+std::vector<std::int32_t> top_movies(const Model& model, std::int32_t user, int n) {
+  std::vector<float> scores(static_cast<std::size_t>(model.n_movies()));
+  model.score_user(user, scores);
+  std::vector<std::int32_t> order(scores.size());
+  for (std::size_t j = 0; j < order.size(); ++j) order[j] = static_cast<std::int32_t>(j);
+  std::partial_sort(order.begin(), order.begin() + n, order.end(), [&](std::int32_t a, std::int32_t b) {
+    return scores[static_cast<std::size_t>(a)] > scores[static_cast<std::size_t>(b)];
+  });
+  order.resize(static_cast<std::size_t>(n));
+  return order;
+}
+
+template <typename A, typename B>
+int overlap(const A& a, const B& b) {
+  const std::set<typename A::value_type> sa(a.begin(), a.end());
+  return static_cast<int>(std::count_if(b.begin(), b.end(), [&](const auto& v) { return sa.count(v) > 0; }));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Backends
+
+struct CpuBackend {
+  static constexpr Device kDevice = Device::cpu;
+  static std::string unavailable() { return {}; }
+  static std::unique_ptr<Factorizer> make() { return engine::make_cpu_factorizer(0); }
+};
+
+struct CudaBackend {
+  static constexpr Device kDevice = Device::cuda;
+  static std::string unavailable() {
+    const CudaProbe probe = probe_cuda();
+    return probe.devices.empty() ? "no usable CUDA device: " + probe.reason : std::string();
+  }
+  static std::unique_ptr<Factorizer> make() { return engine::make_cuda_factorizer(probe_cuda().devices.front().index); }
+};
+
+template <typename Backend>
+class BackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const std::string why = Backend::unavailable(); !why.empty()) GTEST_SKIP() << why;
+    backend_ = Backend::make();
+    reference_ = engine::make_cpu_factorizer(0);
+  }
+  engine::IterationControl control() const {
+    engine::IterationControl c;
+    c.max_iterations = kIterations;
+    c.tolerance = 0.0;
+    return c;
+  }
+  std::unique_ptr<Factorizer> backend_;
+  std::unique_ptr<Factorizer> reference_;
+};
+
+using Backends = ::testing::Types<CpuBackend, CudaBackend>;
+class BackendNames {
+ public:
+  template <typename T>
+  static std::string GetName(int) {
+    return std::is_same_v<T, CpuBackend> ? "cpu" : "cuda";
+  }
+};
+TYPED_TEST_SUITE(BackendTest, Backends, BackendNames);
+
+TYPED_TEST(BackendTest, NmfZeroMatchesTheCpuAndItsOwnLoss) {
+  const RatingMatrix x = fixture();
+  constexpr int kRank = 8;
+  const double mean = x.global_mean() * static_cast<double>(x.nnz()) / (static_cast<double>(x.n_users()) * x.n_movies());
+  const engine::NmfFactors init = engine::nmf_init_random(x.n_users(), x.n_movies(), kRank, mean, 5);
+  engine::NmfFactors got = init;
+  engine::NmfFactors want = init;
+  const auto log = this->backend_->nmf_zero(x, got, this->control());
+  const auto ref = this->reference_->nmf_zero(x, want, this->control());
+  expect_histories_match(log, ref);
+  // The reported loss is 0.5 ||X - W H||^2 of the returned factors (dense, double).
+  const double dense_loss = 0.5 * (dense(x) - as_dense(got.w) * as_dense(got.ht).transpose()).squaredNorm();
+  expect_relative(log.loss_history.back(), dense_loss, kDenseLossTolerance, "reported vs recomputed loss");
+  EXPECT_LT(log.loss_history.back(), log.loss_history.front());
+}
+
+TYPED_TEST(BackendTest, NmfMaskedMatchesTheCpuWithAndWithoutBiases) {
+  const RatingMatrix x = fixture();
+  constexpr int kRank = 8;
+  for (const bool biases : {false, true}) {
+    SCOPED_TRACE(biases ? "with biases" : "without biases");
+    engine::MaskedNmfSettings s;
+    s.biases = biases;
+    engine::MaskedNmfState init;
+    init.global_offset = biases ? static_cast<float>(x.global_mean()) : 0.0f;
+    init.factors = engine::nmf_init_random(x.n_users(), x.n_movies(), kRank, x.global_mean(), 9);
+    engine::fit_scale_to_observed(x, init.global_offset, init.factors);
+    engine::MaskedNmfState got = init;
+    engine::MaskedNmfState want = init;
+    const auto log = this->backend_->nmf_masked(x, s, got, this->control());
+    const auto ref = this->reference_->nmf_masked(x, s, want, this->control());
+    expect_histories_match(log, ref);
+    expect_relative(log.loss_history.back(), masked_loss(x, s, got), kDenseLossTolerance, "reported vs recomputed loss");
+    ASSERT_EQ(got.user_bias.size(), biases ? static_cast<std::size_t>(x.n_users()) : 0u);
+    ASSERT_EQ(got.movie_bias.size(), biases ? static_cast<std::size_t>(x.n_movies()) : 0u);
+  }
+}
+
+// Movies rated by ~1,200 users each: on the GPU these rows exceed kLongRowEntries (1,024) and take the
+// block-per-row path of the masked kernel.
+TYPED_TEST(BackendTest, NmfMaskedMatchesTheCpuOnLongRows) {
+  const RatingMatrix x = fixture(1500, 40, 4, 23, 0.8f);
+  ASSERT_GT(x.movie_count(0), 1024);
+  engine::MaskedNmfSettings s;
+  s.biases = true;
+  engine::MaskedNmfState init;
+  init.global_offset = static_cast<float>(x.global_mean());
+  init.factors = engine::nmf_init_random(x.n_users(), x.n_movies(), 33, x.global_mean(), 4);  // 2 factors per lane
+  engine::fit_scale_to_observed(x, init.global_offset, init.factors);
+  engine::MaskedNmfState got = init;
+  engine::MaskedNmfState want = init;
+  const auto log = this->backend_->nmf_masked(x, s, got, this->control());
+  const auto ref = this->reference_->nmf_masked(x, s, want, this->control());
+  expect_histories_match(log, ref);
+  expect_relative(log.loss_history.back(), masked_loss(x, s, got), kDenseLossTolerance, "reported vs recomputed loss");
+}
+
+TYPED_TEST(BackendTest, SvdMatchesTheCpuAndTheDenseSvd) {
+  const RatingMatrix x = fixture();
+  for (const bool center : {false, true}) {
+    SCOPED_TRACE(center ? "centered" : "not centered");
+    engine::SvdSettings s;
+    s.rank = 6;
+    s.center = center;
+    const auto got = this->backend_->truncated_svd(x, s);
+    const auto want = this->reference_->truncated_svd(x, s);
+    ASSERT_EQ(got.sigma.size(), want.sigma.size());
+    for (std::size_t c = 0; c < got.sigma.size(); ++c) {
+      expect_relative(got.sigma[c], want.sigma[c], kSvdSigmaTolerance, "sigma " + std::to_string(c));
+    }
+    EXPECT_FLOAT_EQ(got.offset, want.offset);
+    // The leading singular value against a dense SVD of the same (implicitly centered) matrix.
+    Eigen::MatrixXd d = dense(x);
+    if (center) {
+      for (Eigen::Index i = 0; i < d.size(); ++i) {
+        if (d.data()[i] != 0.0) d.data()[i] -= got.offset;
+      }
+    }
+    const Eigen::JacobiSVD<Eigen::MatrixXd> exact(d);
+    expect_relative(got.sigma[0], exact.singularValues()(0), kSvdSigmaTolerance, "leading sigma vs dense SVD");
+    // Orthonormal columns.
+    const Eigen::MatrixXd u = as_dense(got.u);
+    EXPECT_LT((u.transpose() * u - Eigen::MatrixXd::Identity(s.rank, s.rank)).cwiseAbs().maxCoeff(), 1e-4);
+  }
+}
+
+// The same train() call on this backend and on the CPU: nearly the same top-10 for sample users, and a
+// model file trained here recommends through the CPU-side Recommender like the in-memory model.
+TYPED_TEST(BackendTest, TrainedModelsRecommendLikeTheCpuAndSurviveAFile) {
+  const RatingMatrix x = fixture();
+  TrainOptions o;
+  o.algorithm = Algorithm::nmf;
+  o.objective = NmfObjective::masked;
+  o.biases = true;
+  o.rank = 8;
+  o.max_iterations = 60;
+  o.tolerance = 0.0;
+  o.device = TypeParam::kDevice;
+  TrainReport report;
+  Model model = train(x, o, &report);
+  EXPECT_EQ(report.device.rfind(device_name(TypeParam::kDevice), 0), 0u) << report.device;
+  o.device = Device::cpu;
+  const Model reference = train(x, o);
+  for (const std::int32_t user : {0, 17, 101, 239}) {
+    EXPECT_GE(overlap(top_movies(model, user, kTopN), top_movies(reference, user, kTopN)), kMinTopOverlap)
+        << "user " << user;
+  }
+
+  for (std::size_t j = 0; j < model.movie_ids.size(); ++j) {
+    CatalogMovie entry;
+    entry.movie.id = model.movie_ids[j];
+    entry.movie.title = "Movie " + std::to_string(entry.movie.id);
+    entry.rating_count = x.movie_count(static_cast<std::int32_t>(j));
+    entry.rating_mean = x.movie_means()[j];
+    model.catalog.push_back(entry);
+  }
+  test::TempDir dir;
+  save_model(model, dir / "model.cfm");
+  const auto loaded = std::make_shared<const Model>(load_model(dir / "model.cfm"));
+  const auto in_memory = std::make_shared<const Model>(std::move(model));
+  RecommendRequest request;
+  request.filters.min_ratings = 0;
+  request.top_n = kTopN;
+  for (const std::int64_t movie : {1, 2, 3, 5, 8}) request.ratings.push_back({movie, 4.5f});
+  for (const std::int64_t movie : {13, 21}) request.ratings.push_back({movie, 1.0f});
+  const auto from_file = Recommender(loaded).recommend(request);
+  const auto direct = Recommender(in_memory).recommend(request);
+  ASSERT_EQ(from_file.size(), static_cast<std::size_t>(kTopN));
+  ASSERT_EQ(direct.size(), from_file.size());
+  for (std::size_t i = 0; i < direct.size(); ++i) {
+    EXPECT_EQ(from_file[i].movie_id, direct[i].movie_id);
+    EXPECT_FLOAT_EQ(from_file[i].score, direct[i].score);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Host-side pieces (run with or without a device)
+
+RatingMatrix tiny() { return RatingMatrix::from_entries({{10, 100, 4.0f, 0}, {10, 200, 2.0f, 0}, {20, 100, 3.0f, 0}}); }
+
+// Collects what spdlog logs while alive.
+class LogCapture {
+ public:
+  LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
+    spdlog::default_logger()->sinks().push_back(sink_);
+    level_ = spdlog::get_level();
+    spdlog::set_level(spdlog::level::info);
+  }
+  ~LogCapture() {
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+    spdlog::set_level(level_);
+  }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::string text() const { return text_.str(); }
+
+ private:
+  std::ostringstream text_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+  spdlog::level::level_enum level_;
+};
+
+TEST(DeviceSelection, CudaWithoutAUsableDeviceIsAClearError) {
+  const CudaProbe probe = probe_cuda();
+  TrainOptions o;
+  o.algorithm = Algorithm::svd;
+  o.rank = 1;
+  o.device = Device::cuda;
+  if (!probe.devices.empty()) {
+    TrainReport report;
+    train(tiny(), o, &report);
+    EXPECT_EQ(report.device.rfind("cuda:", 0), 0u) << report.device;
+    GTEST_SKIP() << "a CUDA device is present: --device cuda trained on " << report.device;
+  }
+  try {
+    train(tiny(), o);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string expected = "--device cuda: no usable CUDA device: ";
+    EXPECT_EQ(std::string(e.what()).rfind(expected, 0), 0u) << e.what();
+    const std::string reason = CINEFACTOR_HAS_CUDA ? probe.reason : "this build has no CUDA backend";
+    EXPECT_NE(std::string(e.what()).find(reason), std::string::npos) << e.what();
+  }
+}
+
+TEST(DeviceSelection, AutoFallsBackToTheCpuAndSaysWhy) {
+  const CudaProbe probe = probe_cuda();
+  if (!probe.devices.empty()) GTEST_SKIP() << "a CUDA device is present: auto uses it";
+  TrainOptions o;
+  o.algorithm = Algorithm::svd;
+  o.rank = 1;
+  o.device = Device::automatic;
+  TrainReport report;
+  std::string log;
+  {
+    LogCapture capture;
+    train(tiny(), o, &report);
+    log = capture.text();
+  }
+  EXPECT_EQ(report.device, "cpu");
+  EXPECT_NE(log.find("device auto: training on the CPU ("), std::string::npos) << log;
+  EXPECT_NE(log.find(CINEFACTOR_HAS_CUDA ? probe.reason : "this build has no CUDA backend"), std::string::npos) << log;
+  // --device cpu never asks for CUDA and says nothing about it.
+  o.device = Device::cpu;
+  LogCapture capture;
+  train(tiny(), o, &report);
+  EXPECT_EQ(report.device, "cpu");
+  EXPECT_EQ(capture.text().find("device auto"), std::string::npos);
+}
+
+TEST(DeviceSelection, CliTrainOnCudaWithoutADeviceExitsOneWithOneLine) {
+  if (!probe_cuda().devices.empty()) GTEST_SKIP() << "a CUDA device is present";
+  test::TempDir dir;
+  const auto synth = test::run_cli({"-q", "data", "synth", "--preset", "small", "--seed", "3", "--out",
+                                    (dir / "synth").string()});
+  ASSERT_EQ(synth.exit_code, 0) << synth.err;
+  const auto r = test::run_cli({"-q", "train", "--data", (dir / "synth").string(), "--device", "cuda", "--out",
+                                (dir / "never.cfm").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("--device cuda: no usable CUDA device: "), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "never.cfm"));
+  const auto fallback = test::run_cli({"train", "--data", (dir / "synth").string(), "--device", "auto", "--algo", "svd",
+                                       "-k", "4", "--out", (dir / "auto.cfm").string()});
+  EXPECT_EQ(fallback.exit_code, 0) << fallback.err;
+  EXPECT_NE((fallback.out + fallback.err).find("device auto: training on the CPU"), std::string::npos)
+      << fallback.out << fallback.err;
+}
+
+TEST(CudaMemoryEstimate, CountsEveryArrayOfAShape) {
+  engine::CudaWorkload w;
+  w.users = 1000;
+  w.movies = 500;
+  w.nnz = 20000;
+  w.rank = 16;
+  // CSR + CSC: offsets (1001 + 501) x 4, indices and values 2 x 20000 x 8.
+  const std::int64_t matrix = (1001 + 501) * 4 + 2 * 20000 * 8;
+  w.job = engine::CudaJob::nmf_zero;
+  auto plan = engine::estimate_cuda_memory(w);
+  EXPECT_EQ(plan.matrix_bytes, matrix);
+  EXPECT_EQ(plan.factor_bytes, (1000 + 500) * 16 * 4);
+  EXPECT_EQ(plan.work_bytes, 2 * 1000 * 16 * 4 + 2 * 16 * 16 * 4 + 8 * 8);
+  EXPECT_EQ(plan.total(), matrix + (1000 + 500) * 16 * 4 + plan.work_bytes + engine::kCudaLibraryReserveBytes);
+
+  w.job = engine::CudaJob::nmf_masked;
+  w.biases = true;
+  plan = engine::estimate_cuda_memory(w);
+  EXPECT_EQ(plan.factor_bytes, (1000 + 500) * 16 * 4 + (1000 + 500) * 4);
+  EXPECT_EQ(plan.work_bytes, 8 * 8);
+
+  w.job = engine::CudaJob::svd;
+  w.oversamples = 10;  // l = 26
+  plan = engine::estimate_cuda_memory(w);
+  EXPECT_EQ(plan.work_bytes, (500 * 26 + 1000 * 26 + 26 + 26 * 26 + 2 * 26 * 16) * 4);
+  w.rank = 495;  // l = min(505, 500) = 500
+  plan = engine::estimate_cuda_memory(w);
+  EXPECT_EQ(plan.work_bytes, (500 * 500 + 1000 * 500 + 500 + 500 * 500 + 2 * 500 * 495) * 4);
+
+  // ML-25M, k = 64, zero objective: about 0.49 GB of matrix and factors, far below an H100's 80 GB.
+  const engine::CudaWorkload ml25m{engine::CudaJob::nmf_zero, 162541, 59047, 25000095, 64, 0, false};
+  const auto big = engine::estimate_cuda_memory(ml25m);
+  EXPECT_EQ(big.matrix_bytes, (162542 + 59048) * 4 + 2 * std::int64_t{25000095} * 8);
+  EXPECT_LT(big.total(), std::int64_t{1} << 30);
+}
+
+TEST(CudaMemoryEstimate, NotFittingNamesBytesNeededAndFree) {
+  engine::CudaMemoryPlan plan;
+  plan.matrix_bytes = 1000;
+  plan.factor_bytes = 200;
+  plan.work_bytes = 30;
+  plan.reserve_bytes = 4;
+  EXPECT_NO_THROW(engine::require_cuda_memory(plan, 1234, "NMF"));
+  try {
+    engine::require_cuda_memory(plan, 1233, "NMF on cuda:0 (Test GPU)");
+    FAIL() << "expected CudaOutOfMemory";
+  } catch (const CudaOutOfMemory& e) {
+    EXPECT_EQ(e.needed_bytes(), 1234);
+    EXPECT_EQ(e.free_bytes(), 1233);
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("NMF on cuda:0 (Test GPU) needs 1234 bytes", 0), 0u) << what;
+    EXPECT_NE(what.find("matrix 1000, factors 200, work 30, library reserve 4"), std::string::npos) << what;
+    EXPECT_NE(what.find("only 1233 bytes"), std::string::npos) << what;
+  }
+}
+
+TEST(CudaErrorFormat, NamesCallStatusFileAndLine) {
+  const CudaError e("cusparseSpMM(handle, ...)", "CUSPARSE_STATUS_INSUFFICIENT_RESOURCES", "insufficient resources",
+                    "cuda/cuda_factorizer.cpp", 321);
+  EXPECT_STREQ(e.what(),
+               "CUDA error: cusparseSpMM(handle, ...) failed: CUSPARSE_STATUS_INSUFFICIENT_RESOURCES "
+               "(insufficient resources) at cuda/cuda_factorizer.cpp:321");
+  EXPECT_EQ(e.call(), "cusparseSpMM(handle, ...)");
+  EXPECT_EQ(e.status_name(), "CUSPARSE_STATUS_INSUFFICIENT_RESOURCES");
+  EXPECT_EQ(e.file(), "cuda/cuda_factorizer.cpp");
+  EXPECT_EQ(e.line(), 321);
+  const Error& base = e;  // caught like every other cinefactor error
+  EXPECT_NE(std::string(base.what()).find("CUDA error"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cinefactor
