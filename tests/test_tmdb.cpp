@@ -20,6 +20,8 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+constexpr std::size_t kFakeWorkers = 32;
+
 class FakeTmdb {
  public:
   // Behaviour per TMDB movie id: "ok", "notfound", "slow", "malformed", "noposter".
@@ -70,6 +72,9 @@ class FakeTmdb {
       }
       res.set_content(body.dump(), "application/json");
     });
+    // One worker per concurrent look-up the tests make (httplib's default pool is sized to the machine:
+    // with fewer workers than slow requests, queued ones would outlast the client's timeout).
+    server_.new_task_queue = [] { return new httplib::ThreadPool(kFakeWorkers); };
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(1ms);
