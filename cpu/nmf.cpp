@@ -15,16 +15,6 @@ namespace {
 // (zero objective) or its bookkeeping (masked) costs about as much as k / 2 sparse entries.
 constexpr std::int64_t kRowWeightDivisor = 2;
 
-void check_factors(const RatingMatrix& ratings, const NmfFactors& f) {
-  if (f.w.cols <= 0 || f.w.cols != f.ht.cols) throw InvalidArgument("NMF factors need the same rank >= 1 on both sides");
-  if (f.w.rows != ratings.n_users() || f.ht.rows != ratings.n_movies()) {
-    throw InvalidArgument("NMF factors do not match the rating matrix: W is " + std::to_string(f.w.rows) + " x " +
-                          std::to_string(f.w.cols) + ", H^T " + std::to_string(f.ht.rows) + " x " +
-                          std::to_string(f.ht.cols) + " for " + std::to_string(ratings.n_users()) + " users x " +
-                          std::to_string(ratings.n_movies()) + " movies");
-  }
-}
-
 double squared_norm(const SparseMatrix& x) {
   double s = 0.0;
   for (const float v : x.values) s += static_cast<double>(v) * v;
@@ -220,7 +210,7 @@ MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
 IterationLog CpuFactorizer::nmf_zero(const RatingMatrix& ratings, NmfFactors& factors,
                                      const IterationControl& control) {
   const int threads = threads_for(ratings.nnz());
-  check_factors(ratings, factors);
+  check_nmf_factors(ratings, factors);
   const auto& xu = ratings.by_user();
   const auto& xm = ratings.by_movie();
   const std::int64_t k = factors.w.cols;
@@ -249,7 +239,7 @@ IterationLog CpuFactorizer::nmf_zero(const RatingMatrix& ratings, NmfFactors& fa
 IterationLog CpuFactorizer::nmf_masked(const RatingMatrix& ratings, const MaskedNmfSettings& settings,
                                        MaskedNmfState& state, const IterationControl& control) {
   const int threads = threads_for(ratings.nnz());
-  check_factors(ratings, state.factors);
+  check_nmf_factors(ratings, state.factors);
   if (!(settings.l2_user >= 0.0f) || !(settings.l2_movie >= 0.0f) || !(settings.l2_bias >= 0.0f)) {
     throw InvalidArgument("NMF L2 weights must be >= 0");
   }

@@ -37,12 +37,7 @@ SvdResult CpuFactorizer::truncated_svd(const RatingMatrix& ratings, const SvdSet
   const std::int64_t m = ratings.n_users();
   const std::int64_t n = ratings.n_movies();
   const std::int64_t smaller = std::min(m, n);
-  if (settings.rank < 1 || settings.rank > smaller) {
-    throw InvalidArgument("SVD rank must be between 1 and min(users, movies) = " + std::to_string(smaller) + ", got " +
-                          std::to_string(settings.rank));
-  }
-  if (settings.oversamples < 0) throw InvalidArgument("SVD oversamples must be >= 0");
-  if (settings.power_iterations < 0) throw InvalidArgument("SVD power iterations must be >= 0");
+  check_svd_settings(ratings, settings);
   const std::int64_t l = std::min<std::int64_t>(settings.rank + settings.oversamples, smaller);
   const float shift = settings.center ? static_cast<float>(ratings.global_mean()) : 0.0f;
   const auto& xu = ratings.by_user();

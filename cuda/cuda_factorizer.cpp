@@ -37,16 +37,6 @@ int grid_for(const CudaContext& ctx, std::int64_t work_items, int per_block) {
   return static_cast<int>(std::max<std::int64_t>(1, std::min(wanted, cap)));
 }
 
-void check_factors(const RatingMatrix& ratings, const NmfFactors& f) {
-  if (f.w.cols <= 0 || f.w.cols != f.ht.cols) throw InvalidArgument("NMF factors need the same rank >= 1 on both sides");
-  if (f.w.rows != ratings.n_users() || f.ht.rows != ratings.n_movies()) {
-    throw InvalidArgument("NMF factors do not match the rating matrix: W is " + std::to_string(f.w.rows) + " x " +
-                          std::to_string(f.w.cols) + ", H^T " + std::to_string(f.ht.rows) + " x " +
-                          std::to_string(f.ht.cols) + " for " + std::to_string(ratings.n_users()) + " users x " +
-                          std::to_string(ratings.n_movies()) + " movies");
-  }
-}
-
 bool all_finite(const std::vector<float>& v) {
   return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
 }
@@ -136,7 +126,7 @@ class CudaFactorizer final : public Factorizer, public CudaKernelProfile {
 
 IterationLog CudaFactorizer::nmf_zero(const RatingMatrix& ratings, NmfFactors& factors,
                                       const IterationControl& control) {
-  check_factors(ratings, factors);
+  check_nmf_factors(ratings, factors);
   ctx_.activate();
   const int k = static_cast<int>(factors.w.cols);
   const std::int64_t m = ratings.n_users();
@@ -225,7 +215,7 @@ double masked_side_bytes(const MaskedSideArgs& a, std::int64_t nnz) {
 
 IterationLog CudaFactorizer::nmf_masked(const RatingMatrix& ratings, const MaskedNmfSettings& settings,
                                         MaskedNmfState& state, const IterationControl& control) {
-  check_factors(ratings, state.factors);
+  check_nmf_factors(ratings, state.factors);
   if (!(settings.l2_user >= 0.0f) || !(settings.l2_movie >= 0.0f) || !(settings.l2_bias >= 0.0f)) {
     throw InvalidArgument("NMF L2 weights must be >= 0");
   }
@@ -362,12 +352,7 @@ SvdResult CudaFactorizer::truncated_svd(const RatingMatrix& ratings, const SvdSe
   const std::int64_t m = ratings.n_users();
   const std::int64_t n = ratings.n_movies();
   const std::int64_t smaller = std::min(m, n);
-  if (settings.rank < 1 || settings.rank > smaller) {
-    throw InvalidArgument("SVD rank must be between 1 and min(users, movies) = " + std::to_string(smaller) + ", got " +
-                          std::to_string(settings.rank));
-  }
-  if (settings.oversamples < 0) throw InvalidArgument("SVD oversamples must be >= 0");
-  if (settings.power_iterations < 0) throw InvalidArgument("SVD power iterations must be >= 0");
+  check_svd_settings(ratings, settings);
   ctx_.activate();
   to_int32(ratings.nnz(), "the number of ratings");
   require_memory({CudaJob::svd, m, n, ratings.nnz(), settings.rank, settings.oversamples, false}, "randomized SVD");

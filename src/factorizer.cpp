@@ -198,4 +198,24 @@ void fit_scale_to_observed(const RatingMatrix& ratings, float offset, NmfFactors
   for (auto& v : factors.ht.data) v *= root;
 }
 
+void check_nmf_factors(const RatingMatrix& ratings, const NmfFactors& f) {
+  if (f.w.cols <= 0 || f.w.cols != f.ht.cols) throw InvalidArgument("NMF factors need the same rank >= 1 on both sides");
+  if (f.w.rows != ratings.n_users() || f.ht.rows != ratings.n_movies()) {
+    throw InvalidArgument("NMF factors do not match the rating matrix: W is " + std::to_string(f.w.rows) + " x " +
+                          std::to_string(f.w.cols) + ", H^T " + std::to_string(f.ht.rows) + " x " +
+                          std::to_string(f.ht.cols) + " for " + std::to_string(ratings.n_users()) + " users x " +
+                          std::to_string(ratings.n_movies()) + " movies");
+  }
+}
+
+void check_svd_settings(const RatingMatrix& ratings, const SvdSettings& settings) {
+  const std::int64_t smaller = std::min<std::int64_t>(ratings.n_users(), ratings.n_movies());
+  if (settings.rank < 1 || settings.rank > smaller) {
+    throw InvalidArgument("SVD rank must be between 1 and min(users, movies) = " + std::to_string(smaller) + ", got " +
+                          std::to_string(settings.rank));
+  }
+  if (settings.oversamples < 0) throw InvalidArgument("SVD oversamples must be >= 0");
+  if (settings.power_iterations < 0) throw InvalidArgument("SVD power iterations must be >= 0");
+}
+
 }  // namespace cinefactor::engine

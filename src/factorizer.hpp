@@ -108,6 +108,10 @@ class Factorizer {
   virtual SvdResult truncated_svd(const RatingMatrix& ratings, const SvdSettings& settings) = 0;
 };
 
+// Argument checks every backend makes before it starts; throw InvalidArgument naming what is wrong.
+void check_nmf_factors(const RatingMatrix& ratings, const NmfFactors& factors);
+void check_svd_settings(const RatingMatrix& ratings, const SvdSettings& settings);
+
 // threads: 0 = all cores.
 std::unique_ptr<Factorizer> make_cpu_factorizer(int threads);
 
