@@ -72,6 +72,33 @@ __global__ void frobenius_inner_kernel(const float* __restrict__ a, const float*
 }
 
 
+// One observed entry e of a masked update, by one warp: <self, other_e> over the lanes, then the entry's
+// share of the numerator and denominator (the target y split into its positive and negative parts).
+template <int PerLane>
+__device__ __forceinline__ void accumulate_masked_entry(const MaskedSideArgs& a, std::int32_t e, int lane, float row_base,
+                                                        const float (&s)[PerLane], float (&num)[PerLane],
+                                                        float (&den)[PerLane]) {
+  const std::int32_t c = a.indices[e];
+  const float* __restrict__ orow = a.other + static_cast<std::int64_t>(c) * a.k;
+  float o[PerLane];
+  float dot = 0.0f;
+#pragma unroll
+  for (int i = 0; i < PerLane; ++i) {
+    const int f = lane + i * kWarp;
+    o[i] = f < a.k ? orow[f] : 0.0f;
+    dot += s[i] * o[i];
+  }
+  dot = warp_sum(dot);
+  const float y = a.values[e] - row_base - (a.other_bias != nullptr ? a.other_bias[c] : 0.0f);
+  const float y_pos = y > 0.0f ? y : 0.0f;
+  const float d = dot + (y < 0.0f ? -y : 0.0f);
+#pragma unroll
+  for (int i = 0; i < PerLane; ++i) {
+    num[i] += y_pos * o[i];
+    den[i] += d * o[i];
+  }
+}
+
 // One masked multiplicative update of every row of `self`, one warp per row, the row's factors spread
 // over the lanes (factor f in lane f % 32, register f / 32). The update of cpu/nmf.cpp's mu_masked_side:
 //   y_e = r_e - offset - b_row - b_col,  num = sum_e max(y_e, 0) other_e,
@@ -101,27 +128,7 @@ __global__ void __launch_bounds__(kBlockThreads) nmf_masked_side_kernel(MaskedSi
     const std::int32_t end = a.indptr[r + 1];
     if (end - begin > a.long_threshold) continue;  // nmf_masked_long_row_kernel's row
     const float row_base = biases ? a.offset + a.self_bias[r] : 0.0f;
-    for (std::int32_t e = begin; e < end; ++e) {
-      const std::int32_t c = a.indices[e];
-      const float* __restrict__ orow = a.other + static_cast<std::int64_t>(c) * a.k;
-      float o[PerLane];
-      float dot = 0.0f;
-#pragma unroll
-      for (int i = 0; i < PerLane; ++i) {
-        const int f = lane + i * kWarp;
-        o[i] = f < a.k ? orow[f] : 0.0f;
-        dot += s[i] * o[i];
-      }
-      dot = warp_sum(dot);
-      const float y = a.values[e] - row_base - (biases ? a.other_bias[c] : 0.0f);
-      const float y_pos = y > 0.0f ? y : 0.0f;
-      const float d = dot + (y < 0.0f ? -y : 0.0f);
-#pragma unroll
-      for (int i = 0; i < PerLane; ++i) {
-        num[i] += y_pos * o[i];
-        den[i] += d * o[i];
-      }
-    }
+    for (std::int32_t e = begin; e < end; ++e) accumulate_masked_entry<PerLane>(a, e, lane, row_base, s, num, den);
     const auto n = static_cast<float>(end - begin);
     const float reg = a.l2 * n;
     float norm = 0.0f;
@@ -215,25 +222,7 @@ __global__ void __launch_bounds__(kLongRowThreads) nmf_masked_long_row_kernel(Ma
   const std::int32_t end = a.indptr[r + 1];
   const float row_base = biases ? a.offset + a.self_bias[r] : 0.0f;
   for (std::int32_t e = begin + warp; e < end; e += kLongRowWarps) {
-    const std::int32_t c = a.indices[e];
-    const float* __restrict__ orow = a.other + static_cast<std::int64_t>(c) * a.k;
-    float o[PerLane];
-    float dot = 0.0f;
-#pragma unroll
-    for (int i = 0; i < PerLane; ++i) {
-      const int f = lane + i * kWarp;
-      o[i] = f < a.k ? orow[f] : 0.0f;
-      dot += s[i] * o[i];
-    }
-    dot = warp_sum(dot);
-    const float y = a.values[e] - row_base - (biases ? a.other_bias[c] : 0.0f);
-    const float y_pos = y > 0.0f ? y : 0.0f;
-    const float d = dot + (y < 0.0f ? -y : 0.0f);
-#pragma unroll
-    for (int i = 0; i < PerLane; ++i) {
-      num[i] += y_pos * o[i];
-      den[i] += d * o[i];
-    }
+    accumulate_masked_entry<PerLane>(a, e, lane, row_base, s, num, den);
   }
   // Sum the warps' partials: numerators, then denominators, through one shared array.
   sum_over_warps<PerLane>(num, partial, lane, warp, a.k);

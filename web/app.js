@@ -20,6 +20,17 @@
     return a;
   }
 
+  // A card's poster image, as the server renders it.
+  function poster(movie) {
+    var img = el('img', 'poster');
+    img.src = movie.poster;
+    img.alt = 'Poster of ' + movie.title;
+    img.width = 342;
+    img.height = 513;
+    img.loading = 'lazy';
+    return img;
+  }
+
   (function () {
     var form = document.getElementById('rate-form');
     if (!form || !window.fetch) return;
@@ -54,13 +65,7 @@
       var id = String(movie.id);
       var card = el('article', 'card');
       card.setAttribute('data-movie-id', id);
-      var img = el('img', 'poster');
-      img.src = movie.poster;
-      img.alt = 'Poster of ' + movie.title;
-      img.width = 342;
-      img.height = 513;
-      img.loading = 'lazy';
-      card.appendChild(img);
+      card.appendChild(poster(movie));
       var body = el('div', 'card-body');
       body.appendChild(el('h3', 'title', movie.title));
       var meta = el('p', 'meta');
@@ -272,13 +277,7 @@
       var movie = rec.movie;
       var card = el('article', 'card result');
       card.setAttribute('data-movie-id', String(movie.id));
-      var img = el('img', 'poster');
-      img.src = movie.poster;
-      img.alt = 'Poster of ' + movie.title;
-      img.width = 342;
-      img.height = 513;
-      img.loading = 'lazy';
-      card.appendChild(img);
+      card.appendChild(poster(movie));
       var body = el('div', 'card-body');
       var title = el('h3', 'title');
       title.appendChild(el('span', 'rank', (index + 1) + '.'));
