@@ -62,6 +62,7 @@ void register_evaluate_command(CLI::App& app) {
     options.ranking.relevance_threshold = args->relevance;
     options.ranking.threads = train_options.threads;
     options.ranking.min_ratings = args->min_ratings;
+    options.ranking.device = train_options.device;
     const EvaluationResult result =
         evaluate(data.ratings, [&](const RatingMatrix& m) { return train(m, train_options); }, options);
 

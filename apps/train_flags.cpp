@@ -21,7 +21,9 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Random seed (initialization, SVD test matrix)")->capture_default_str();
   cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--device", f.device, "Where to train: auto (CUDA when a device is present), cpu, cuda")
+  cmd->add_option("--device", f.device,
+                  "Where the engine runs (training; evaluate also ranks there): auto (CUDA when a device is present "
+                  "and the job fits), cpu, cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--objective", f.objective,

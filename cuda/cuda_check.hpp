@@ -62,6 +62,11 @@ inline void check_status(Status status, const char* call, const char* file, int 
   if (status != StatusTraits<Status>::kSuccess) throw_cuda_error(status, call, file, line);
 }
 
+// Before a kernel launch: cudaGetLastError reports the last error of ANY earlier runtime call on this
+// thread, so one that was already handled (a probe on a machine without a device, a failed free in a
+// destructor) is cleared first and the check after the launch reports the launch's own error.
+inline void clear_stale_error() noexcept { static_cast<void>(cudaGetLastError()); }
+
 }  // namespace cinefactor::engine::cuda
 
 #define CINEFACTOR_CUDA_CHECK(call) ::cinefactor::engine::cuda::check_status((call), #call, __FILE__, __LINE__)

@@ -54,34 +54,60 @@ void CudaContext::synchronize() const { CINEFACTOR_CUDA_CHECK(cudaStreamSynchron
 
 std::int64_t CudaContext::free_memory() const {
   activate();
+  // cudaFreeAsync returns memory to the pool only once the stream reaches the free; the pool releases
+  // it to the device at the next synchronization.
+  synchronize();
   std::size_t free_bytes = 0;
   std::size_t total_bytes = 0;
   CINEFACTOR_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   return static_cast<std::int64_t>(free_bytes);
 }
 
+// Each library handle is created into a local, bound to the stream and configured, and only then kept:
+// a failure half-way destroys it instead of leaving a handle without the stream or the math mode.
 cublasHandle_t CudaContext::cublas() {
   if (!cublas_) {
-    CINEFACTOR_CUDA_CHECK(cublasCreate(&cublas_));
-    CINEFACTOR_CUDA_CHECK(cublasSetStream(cublas_, stream_));
-    // Results must not depend on the run: no TF32 or other reduced-precision tensor-core paths.
-    CINEFACTOR_CUDA_CHECK(cublasSetMathMode(cublas_, CUBLAS_PEDANTIC_MATH));
+    cublasHandle_t handle = nullptr;
+    CINEFACTOR_CUDA_CHECK(cublasCreate(&handle));
+    try {
+      CINEFACTOR_CUDA_CHECK(cublasSetStream(handle, stream_));
+      // Results must not depend on the run: no TF32 or other reduced-precision tensor-core paths.
+      CINEFACTOR_CUDA_CHECK(cublasSetMathMode(handle, CUBLAS_PEDANTIC_MATH));
+    } catch (...) {
+      static_cast<void>(cublasDestroy(handle));
+      throw;
+    }
+    cublas_ = handle;
   }
   return cublas_;
 }
 
 cusparseHandle_t CudaContext::cusparse() {
   if (!cusparse_) {
-    CINEFACTOR_CUDA_CHECK(cusparseCreate(&cusparse_));
-    CINEFACTOR_CUDA_CHECK(cusparseSetStream(cusparse_, stream_));
+    cusparseHandle_t handle = nullptr;
+    CINEFACTOR_CUDA_CHECK(cusparseCreate(&handle));
+    try {
+      CINEFACTOR_CUDA_CHECK(cusparseSetStream(handle, stream_));
+    } catch (...) {
+      static_cast<void>(cusparseDestroy(handle));
+      throw;
+    }
+    cusparse_ = handle;
   }
   return cusparse_;
 }
 
 cusolverDnHandle_t CudaContext::cusolver() {
   if (!cusolver_) {
-    CINEFACTOR_CUDA_CHECK(cusolverDnCreate(&cusolver_));
-    CINEFACTOR_CUDA_CHECK(cusolverDnSetStream(cusolver_, stream_));
+    cusolverDnHandle_t handle = nullptr;
+    CINEFACTOR_CUDA_CHECK(cusolverDnCreate(&handle));
+    try {
+      CINEFACTOR_CUDA_CHECK(cusolverDnSetStream(handle, stream_));
+    } catch (...) {
+      static_cast<void>(cusolverDnDestroy(handle));
+      throw;
+    }
+    cusolver_ = handle;
   }
   return cusolver_;
 }

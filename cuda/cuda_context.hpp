@@ -28,6 +28,7 @@ class CudaContext {
   // Makes this context's device current on the calling thread.
   void activate() const;
   void synchronize() const;
+  // Free device memory once this context's stream is idle, so that what it freed stream-ordered is back.
   std::int64_t free_memory() const;
 
  private:
@@ -70,9 +71,12 @@ class DeviceBuffer {
   std::size_t size() const noexcept { return count_; }
   std::size_t bytes() const noexcept { return count_ * sizeof(T); }
 
+  // Waits for the copy: from pageable memory cudaMemcpyAsync may return before it has read the host
+  // array, which the caller may free (or refill) right after.
   void upload(const T* host, std::size_t count) {
     if (count == 0) return;  // an empty array has no device pointer
     CINEFACTOR_CUDA_CHECK(cudaMemcpyAsync(data_, host, count * sizeof(T), cudaMemcpyHostToDevice, stream_));
+    CINEFACTOR_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
   void upload(const std::vector<T>& host) { upload(host.data(), host.size()); }
   // Waits for the copy: the host vector is ready on return.

@@ -6,13 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cinefactor/error.hpp"
 #include "cuda_factorizer.hpp"
-#include "host_small_svd.hpp"
+#include "dense_kernels.cuh"
 #include "nmf_kernels.cuh"
 
 namespace cinefactor::engine::cuda {
@@ -57,13 +58,44 @@ void gemm_nn(CudaContext& ctx, std::int64_t rows, std::int64_t cols, std::int64_
                                     b, static_cast<int>(inner), &zero, c, static_cast<int>(rows)));
 }
 
-// G (k x k) = F^T F for F row-major (rows x k), i.e. column-major k x rows: G = F_cm F_cm^T.
-void gram(CudaContext& ctx, const float* f, std::int64_t rows, int k, float* g) {
-  const float one = 1.0f;
-  const float zero = 0.0f;
-  CINEFACTOR_CUDA_CHECK(cublasSgemm(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_T, k, k, static_cast<int>(rows), &one, f, k, f,
-                                    k, &zero, g, k));
-}
+// Gram matrices G = F^T F (k x k) of a row-major rows x k factor matrix F (column-major k x rows for
+// cuBLAS: G = F_cm F_cm^T), summed as the CPU backend sums them: float products over at most kGramBlocks
+// row blocks, then the blocks added in double in block order. A single SGEMM over 162,541 rows would
+// carry float rounding into the loss at the size of the default stopping tolerance.
+class BlockedGram {
+ public:
+  static constexpr std::int64_t kGramBlocks = kCudaGramBlocks;
+
+  BlockedGram(CudaContext& ctx, int k)
+      : ctx_(ctx), k_(k), partial_(static_cast<std::size_t>(kGramBlocks) * k * k, ctx.stream()) {}
+
+  // g_double and g_float (k x k) = F^T F.
+  void run(const float* f, std::int64_t rows, double* g_double, float* g_float) {
+    const float one = 1.0f;
+    const float zero = 0.0f;
+    const std::int64_t per_block = std::max<std::int64_t>(1, (rows + kGramBlocks - 1) / kGramBlocks);
+    const std::int64_t full = rows / per_block;
+    const std::int64_t rest = rows - full * per_block;
+    const std::int64_t kk = static_cast<std::int64_t>(k_) * k_;
+    if (full > 0) {
+      CINEFACTOR_CUDA_CHECK(cublasSgemmStridedBatched(
+          ctx_.cublas(), CUBLAS_OP_N, CUBLAS_OP_T, k_, k_, static_cast<int>(per_block), &one, f, k_,
+          per_block * k_, f, k_, per_block * k_, &zero, partial_.data(), k_, kk, static_cast<int>(full)));
+    }
+    if (rest > 0) {
+      const float* tail = f + full * per_block * k_;
+      CINEFACTOR_CUDA_CHECK(cublasSgemm(ctx_.cublas(), CUBLAS_OP_N, CUBLAS_OP_T, k_, k_, static_cast<int>(rest), &one,
+                                        tail, k_, tail, k_, &zero, partial_.data() + full * kk, k_));
+    }
+    launch_sum_blocks(ctx_.stream(), partial_.data(), static_cast<int>(full + (rest > 0 ? 1 : 0)), kk, g_double,
+                      g_float);
+  }
+
+ private:
+  CudaContext& ctx_;
+  int k_;
+  DeviceBuffer<float> partial_;
+};
 
 // ---------------------------------------------------------------------------------------------------
 // The factorizer
@@ -144,17 +176,19 @@ IterationLog CudaFactorizer::nmf_zero(const RatingMatrix& ratings, NmfFactors& f
   DeviceBuffer<float> den(num.size(), ctx_.stream());
   DeviceBuffer<float> gw(static_cast<std::size_t>(k) * k, ctx_.stream());
   DeviceBuffer<float> gh(gw.size(), ctx_.stream());
+  DeviceBuffer<double> gw_d(gw.size(), ctx_.stream());
+  DeviceBuffer<double> gh_d(gw.size(), ctx_.stream());
+  BlockedGram gram(ctx_, k);
   // [cross of the W pass, cross of the H pass, <W^T W, H H^T>]
   DeviceBuffer<double> sums(3, ctx_.stream());
   SpmmPlan xu_h(ctx_, xu, h.data(), num.data(), k, CUSPARSE_ORDER_ROW);
   SpmmPlan xm_w(ctx_, xm, w.data(), num.data(), k, CUSPARSE_ORDER_ROW);
   const int grid_w = grid_for(ctx_, m * k, kBlockThreads);
   const int grid_h = grid_for(ctx_, n * k, kBlockThreads);
-  const int grid_g = grid_for(ctx_, static_cast<std::int64_t>(k) * k, kBlockThreads);
   // Logical traffic of one update: self read + written, num and den read.
   constexpr double kUpdateAccesses = 4.0;
 
-  gram(ctx_, h.data(), n, k, gh.data());
+  gram.run(h.data(), n, gh_d.data(), gh.data());
   IterationTracker tracker(control);
   std::vector<double> host_sums(3);
   while (true) {
@@ -165,7 +199,7 @@ IterationLog CudaFactorizer::nmf_zero(const RatingMatrix& ratings, NmfFactors& f
     zero_users_.start(ctx_.stream(), timing_);
     launch_nmf_zero_update(ctx_.stream(), grid_w, w.data(), num.data(), den.data(), m * k, kMuEpsilon, sums.data());
     zero_users_.stop(ctx_.stream(), kUpdateAccesses * sizeof(float) * static_cast<double>(m * k));
-    gram(ctx_, w.data(), m, k, gw.data());
+    gram.run(w.data(), m, gw_d.data(), gw.data());
     // H^T <- H^T * (X^T W) / (H^T (W^T W))
     xm_w.run();
     gemm_nn(ctx_, k, n, k, gw.data(), h.data(), den.data());
@@ -173,8 +207,8 @@ IterationLog CudaFactorizer::nmf_zero(const RatingMatrix& ratings, NmfFactors& f
     launch_nmf_zero_update(ctx_.stream(), grid_h, h.data(), num.data(), den.data(), n * k, kMuEpsilon,
                            sums.data() + 1);
     zero_movies_.stop(ctx_.stream(), kUpdateAccesses * sizeof(float) * static_cast<double>(n * k));
-    gram(ctx_, h.data(), n, k, gh.data());
-    launch_frobenius_inner(ctx_.stream(), grid_g, gw.data(), gh.data(), static_cast<std::int64_t>(k) * k,
+    gram.run(h.data(), n, gh_d.data(), gh.data());
+    launch_frobenius_inner(ctx_.stream(), gw_d.data(), gh_d.data(), static_cast<std::int64_t>(k) * k,
                            sums.data() + 2);
     sums.download(host_sums);
     collect_timers();
@@ -290,33 +324,38 @@ IterationLog CudaFactorizer::nmf_masked(const RatingMatrix& ratings, const Maske
   return tracker.take();
 }
 
-// Householder QR of the column-major rows x cols matrix `a` (rows >= cols) in place: `a` becomes Q's
-// first cols columns; the cols x cols triangle R is copied into *r_out (column-major) when given.
+// Householder QR of column-major rows x cols matrices (rows >= cols) in place: `a` becomes Q's first cols
+// columns. The workspace is sized for every shape it will see (the users x l and movies x l bases).
 class QrWorkspace {
  public:
-  QrWorkspace(CudaContext& ctx, std::int64_t max_rows, int cols, float* probe_a) : ctx_(ctx), cols_(cols) {
-    int geqrf_lwork = 0;
-    int orgqr_lwork = 0;
+  struct Shape {
+    std::int64_t rows;
+    float* probe;  // a device array of that shape (the buffer-size queries take one)
+  };
+
+  QrWorkspace(CudaContext& ctx, int cols, std::initializer_list<Shape> shapes) : ctx_(ctx), cols_(cols) {
     tau_ = DeviceBuffer<float>(static_cast<std::size_t>(cols), ctx.stream());
-    const int rows = static_cast<int>(max_rows);
-    CINEFACTOR_CUDA_CHECK(cusolverDnSgeqrf_bufferSize(ctx.cusolver(), rows, cols, probe_a, rows, &geqrf_lwork));
-    CINEFACTOR_CUDA_CHECK(
-        cusolverDnSorgqr_bufferSize(ctx.cusolver(), rows, cols, cols, probe_a, rows, tau_.data(), &orgqr_lwork));
-    lwork_ = std::max(geqrf_lwork, orgqr_lwork);
+    for (const Shape& shape : shapes) {
+      const int rows = static_cast<int>(shape.rows);
+      int geqrf_lwork = 0;
+      int orgqr_lwork = 0;
+      CINEFACTOR_CUDA_CHECK(cusolverDnSgeqrf_bufferSize(ctx.cusolver(), rows, cols, shape.probe, rows, &geqrf_lwork));
+      CINEFACTOR_CUDA_CHECK(cusolverDnSorgqr_bufferSize(ctx.cusolver(), rows, cols, cols, shape.probe, rows,
+                                                        tau_.data(), &orgqr_lwork));
+      lwork_ = std::max({lwork_, geqrf_lwork, orgqr_lwork});
+    }
     work_ = DeviceBuffer<float>(static_cast<std::size_t>(lwork_), ctx.stream());
     info_ = DeviceBuffer<int>(1, ctx.stream());
   }
 
-  void orthonormalize(float* a, std::int64_t rows, std::vector<float>* r_out) {
+  // With rt_out (cols x cols, column-major, double): also R^T, taken between the factorization and the
+  // formation of Q.
+  void orthonormalize(float* a, std::int64_t rows, double* rt_out) {
     const int r = static_cast<int>(rows);
     CINEFACTOR_CUDA_CHECK(
         cusolverDnSgeqrf(ctx_.cusolver(), r, cols_, a, r, tau_.data(), work_.data(), lwork_, info_.data()));
     check_info("cusolverDnSgeqrf");
-    if (r_out) {
-      r_out->assign(static_cast<std::size_t>(cols_) * cols_, 0.0f);
-      CINEFACTOR_CUDA_CHECK(cudaMemcpy2DAsync(r_out->data(), sizeof(float) * cols_, a, sizeof(float) * rows,
-                                              sizeof(float) * cols_, cols_, cudaMemcpyDeviceToHost, ctx_.stream()));
-    }
+    if (rt_out) launch_transposed_triangle(ctx_.stream(), a, rows, cols_, rt_out);
     CINEFACTOR_CUDA_CHECK(
         cusolverDnSorgqr(ctx_.cusolver(), r, cols_, cols_, a, r, tau_.data(), work_.data(), lwork_, info_.data()));
     check_info("cusolverDnSorgqr");
@@ -336,6 +375,46 @@ class QrWorkspace {
   DeviceBuffer<float> work_;
   DeviceBuffer<int> info_;
 };
+
+// The SVD of the small l x l matrix R^T on the device (cuSOLVER gesvd, double): the first k left and
+// right singular vectors as float column-major l x k arrays, and the first k singular values.
+struct SmallSvd {
+  DeviceBuffer<float> ur;
+  DeviceBuffer<float> vr;
+  std::vector<float> sigma;
+};
+
+SmallSvd small_svd(CudaContext& ctx, DeviceBuffer<double>& rt, int l, int k) {
+  const cudaStream_t stream = ctx.stream();
+  const auto ll = static_cast<std::size_t>(l) * static_cast<std::size_t>(l);
+  DeviceBuffer<double> s(static_cast<std::size_t>(l), stream);
+  DeviceBuffer<double> u(ll, stream);
+  DeviceBuffer<double> vt(ll, stream);
+  DeviceBuffer<double> rwork(static_cast<std::size_t>(l), stream);
+  DeviceBuffer<int> info(1, stream);
+  int lwork = 0;
+  CINEFACTOR_CUDA_CHECK(cusolverDnDgesvd_bufferSize(ctx.cusolver(), l, l, &lwork));
+  DeviceBuffer<double> work(static_cast<std::size_t>(lwork), stream);
+  signed char all = 'A';
+  CINEFACTOR_CUDA_CHECK(cusolverDnDgesvd(ctx.cusolver(), all, all, l, l, rt.data(), l, s.data(), u.data(), l,
+                                         vt.data(), l, work.data(), lwork, rwork.data(), info.data()));
+  int status = 0;
+  info.download(&status, 1);
+  if (status < 0) {
+    throw CudaError("cusolverDnDgesvd", "devInfo " + std::to_string(status), "invalid parameter", __FILE__, __LINE__);
+  }
+  if (status > 0) {
+    throw Error("SVD: cuSOLVER gesvd did not converge (" + std::to_string(status) + " superdiagonals left)");
+  }
+  SmallSvd out{DeviceBuffer<float>(static_cast<std::size_t>(l) * k, stream),
+               DeviceBuffer<float>(static_cast<std::size_t>(l) * k, stream), {}};
+  launch_leading_columns(stream, u.data(), l, k, false, out.ur.data());
+  launch_leading_columns(stream, vt.data(), l, k, true, out.vr.data());
+  std::vector<double> sigma(static_cast<std::size_t>(l));
+  s.download(sigma);
+  out.sigma.assign(sigma.begin(), sigma.begin() + k);
+  return out;
+}
 
 // Column-major rows x cols on the device -> row-major DenseMatrix on the host.
 DenseMatrix download_transposed(const DeviceBuffer<float>& d, std::int64_t rows, std::int64_t cols) {
@@ -376,7 +455,7 @@ SvdResult CudaFactorizer::truncated_svd(const RatingMatrix& ratings, const SvdSe
     first.run();
   }
   DeviceBuffer<float> z(static_cast<std::size_t>(n * l), ctx_.stream());
-  QrWorkspace qr(ctx_, std::max(m, n), l, m >= n ? y.data() : z.data());
+  QrWorkspace qr(ctx_, l, {{m, y.data()}, {n, z.data()}});
   SpmmPlan xm_y(ctx_, xm, y.data(), z.data(), l, CUSPARSE_ORDER_COL);
   SpmmPlan xu_z(ctx_, xu, z.data(), y.data(), l, CUSPARSE_ORDER_COL);
   qr.orthonormalize(y.data(), m, nullptr);
@@ -388,19 +467,14 @@ SvdResult CudaFactorizer::truncated_svd(const RatingMatrix& ratings, const SvdSe
   }
   // B = Q^T A (l x n); B^T = A^T Q = Q2 R, so B = R^T Q2^T and only the l x l matrix R^T needs an SVD.
   xm_y.run();
-  std::vector<float> r;
-  qr.orthonormalize(z.data(), n, &r);
-  ctx_.synchronize();
-  const SmallSvd small = small_svd_of_transpose(r, l, k);
+  DeviceBuffer<double> rt(static_cast<std::size_t>(l) * static_cast<std::size_t>(l), ctx_.stream());
+  qr.orthonormalize(z.data(), n, rt.data());
+  const SmallSvd small = small_svd(ctx_, rt, l, k);
 
-  DeviceBuffer<float> ur(small.ur.size(), ctx_.stream());
-  DeviceBuffer<float> vr(small.vr.size(), ctx_.stream());
-  ur.upload(small.ur);
-  vr.upload(small.vr);
   DeviceBuffer<float> u(static_cast<std::size_t>(m) * k, ctx_.stream());
   DeviceBuffer<float> v(static_cast<std::size_t>(n) * k, ctx_.stream());
-  gemm_nn(ctx_, m, k, l, y.data(), ur.data(), u.data());
-  gemm_nn(ctx_, n, k, l, z.data(), vr.data(), v.data());
+  gemm_nn(ctx_, m, k, l, y.data(), small.ur.data(), u.data());
+  gemm_nn(ctx_, n, k, l, z.data(), small.vr.data(), v.data());
 
   SvdResult out;
   out.offset = shift;
@@ -465,25 +539,37 @@ SpmmPlan::SpmmPlan(CudaContext& ctx, const DeviceCsr& a, const float* b, float* 
                    cusparseOrder_t order)
     : ctx_(ctx),
       a_(a),
-      // Row-major operands: CSR ALG2 (deterministic, row-major only); column-major: the default (CSR ALG1).
+      // The algorithms cuSPARSE documents as fastest for each dense layout (CSR ALG2: row-major, ALG1 through
+      // the default: column-major). Neither is documented as bit-wise deterministic: GPU runs may differ
+      // from one another in the last bits, like the atomics of the fused kernels.
       alg_(order == CUSPARSE_ORDER_ROW ? CUSPARSE_SPMM_CSR_ALG2 : CUSPARSE_SPMM_ALG_DEFAULT) {
-  const std::int64_t ldb = order == CUSPARSE_ORDER_ROW ? width : a.cols;
-  const std::int64_t ldc = order == CUSPARSE_ORDER_ROW ? width : a.rows;
-  CINEFACTOR_CUDA_CHECK(cusparseCreateConstDnMat(&b_, a.cols, width, ldb, b, CUDA_R_32F, order));
-  CINEFACTOR_CUDA_CHECK(cusparseCreateDnMat(&c_, a.rows, width, ldc, c, CUDA_R_32F, order));
-  const float one = 1.0f;
-  const float zero = 0.0f;
-  std::size_t bytes = 0;
-  CINEFACTOR_CUDA_CHECK(cusparseSpMM_bufferSize(ctx.cusparse(), CUSPARSE_OPERATION_NON_TRANSPOSE,
-                                                CUSPARSE_OPERATION_NON_TRANSPOSE, &one, a.descr, b_, &zero, c_,
-                                                CUDA_R_32F, alg_, &bytes));
-  buffer_ = DeviceBuffer<std::uint8_t>(bytes, ctx.stream());
+  try {
+    const std::int64_t ldb = order == CUSPARSE_ORDER_ROW ? width : a.cols;
+    const std::int64_t ldc = order == CUSPARSE_ORDER_ROW ? width : a.rows;
+    CINEFACTOR_CUDA_CHECK(cusparseCreateConstDnMat(&b_, a.cols, width, ldb, b, CUDA_R_32F, order));
+    CINEFACTOR_CUDA_CHECK(cusparseCreateDnMat(&c_, a.rows, width, ldc, c, CUDA_R_32F, order));
+    const float one = 1.0f;
+    const float zero = 0.0f;
+    std::size_t bytes = 0;
+    CINEFACTOR_CUDA_CHECK(cusparseSpMM_bufferSize(ctx.cusparse(), CUSPARSE_OPERATION_NON_TRANSPOSE,
+                                                  CUSPARSE_OPERATION_NON_TRANSPOSE, &one, a.descr, b_, &zero, c_,
+                                                  CUDA_R_32F, alg_, &bytes));
+    buffer_ = DeviceBuffer<std::uint8_t>(bytes, ctx.stream());
+  } catch (...) {
+    // The destructor does not run for a constructor that throws.
+    destroy_descriptors();
+    throw;
+  }
 }
 
-SpmmPlan::~SpmmPlan() {
+void SpmmPlan::destroy_descriptors() noexcept {
   if (b_) static_cast<void>(cusparseDestroyDnMat(b_));
   if (c_) static_cast<void>(cusparseDestroyDnMat(c_));
+  b_ = nullptr;
+  c_ = nullptr;
 }
+
+SpmmPlan::~SpmmPlan() { destroy_descriptors(); }
 
 void SpmmPlan::run() {
   const float one = 1.0f;

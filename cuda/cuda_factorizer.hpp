@@ -43,6 +43,7 @@ class SpmmPlan {
   void run();
 
  private:
+  void destroy_descriptors() noexcept;
   CudaContext& ctx_;
   const DeviceCsr& a_;
   cusparseConstDnMatDescr_t b_ = nullptr;

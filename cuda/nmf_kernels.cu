@@ -58,26 +58,12 @@ __global__ void nmf_zero_update_kernel(float* __restrict__ self, const float* __
   block_accumulate<1>(values, cross);
 }
 
-// *out += sum a[i] * b[i] (the Frobenius inner product of two k x k Gram matrices), in double.
-__global__ void frobenius_inner_kernel(const float* __restrict__ a, const float* __restrict__ b, std::int64_t count,
-                                       double* out) {
-  double acc = 0.0;
-  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
-       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    acc += static_cast<double>(a[i]) * static_cast<double>(b[i]);
-  }
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) acc += __shfl_xor_sync(kFullMask, acc, offset);
-  const double values[1] = {acc};
-  block_accumulate<1>(values, out);
-}
-
-
 // One observed entry e of a masked update, by one warp: <self, other_e> over the lanes, then the entry's
 // share of the numerator and denominator (the target y split into its positive and negative parts).
 template <int PerLane>
-__device__ __forceinline__ void accumulate_masked_entry(const MaskedSideArgs& a, std::int32_t e, int lane, float row_base,
-                                                        const float (&s)[PerLane], float (&num)[PerLane],
-                                                        float (&den)[PerLane]) {
+__device__ __forceinline__ void accumulate_masked_entry(const MaskedSideArgs& a, std::int64_t e, int lane,
+                                                        float row_base, const float (&s)[PerLane],
+                                                        float (&num)[PerLane], float (&den)[PerLane]) {
   const std::int32_t c = a.indices[e];
   const float* __restrict__ orow = a.other + static_cast<std::int64_t>(c) * a.k;
   float o[PerLane];
@@ -221,7 +207,8 @@ __global__ void __launch_bounds__(kLongRowThreads) nmf_masked_long_row_kernel(Ma
   const std::int32_t begin = a.indptr[r];
   const std::int32_t end = a.indptr[r + 1];
   const float row_base = biases ? a.offset + a.self_bias[r] : 0.0f;
-  for (std::int32_t e = begin + warp; e < end; e += kLongRowWarps) {
+  // 64-bit: begin + warp + kLongRowWarps may pass INT32_MAX near the end of the largest matrices.
+  for (std::int64_t e = begin + warp; e < end; e += kLongRowWarps) {
     accumulate_masked_entry<PerLane>(a, e, lane, row_base, s, num, den);
   }
   // Sum the warps' partials: numerators, then denominators, through one shared array.
@@ -241,7 +228,7 @@ __global__ void __launch_bounds__(kLongRowThreads) nmf_masked_long_row_kernel(Ma
   double sum = 0.0;
   double sum_sq = 0.0;
   if (a.second_walk) {
-    for (std::int32_t e = begin + warp; e < end; e += kLongRowWarps) {
+    for (std::int64_t e = begin + warp; e < end; e += kLongRowWarps) {
       const std::int32_t c = a.indices[e];
       const float* __restrict__ orow = a.other + static_cast<std::int64_t>(c) * a.k;
       float dot = 0.0f;
@@ -285,19 +272,15 @@ __global__ void __launch_bounds__(kLongRowThreads) nmf_masked_long_row_kernel(Ma
 
 void launch_nmf_zero_update(cudaStream_t stream, int grid, float* self, const float* num, const float* den,
                             std::int64_t count, float epsilon, double* cross) {
+  clear_stale_error();
   nmf_zero_update_kernel<<<grid, kBlockThreads, 0, stream>>>(self, num, den, count, epsilon, cross);
-  CINEFACTOR_CUDA_CHECK_LAUNCH();
-}
-
-void launch_frobenius_inner(cudaStream_t stream, int grid, const float* a, const float* b, std::int64_t count,
-                            double* out) {
-  frobenius_inner_kernel<<<grid, kBlockThreads, 0, stream>>>(a, b, count, out);
   CINEFACTOR_CUDA_CHECK_LAUNCH();
 }
 
 template <int PerLane>
 void launch_masked_side_for(cudaStream_t stream, const MaskedSideArgs& a) {
   const int grid = static_cast<int>(std::max<std::int64_t>(1, (a.rows + kWarpsPerBlock - 1) / kWarpsPerBlock));
+  clear_stale_error();
   nmf_masked_side_kernel<PerLane><<<grid, kBlockThreads, 0, stream>>>(a);
   CINEFACTOR_CUDA_CHECK_LAUNCH();
   if (a.long_count > 0) {

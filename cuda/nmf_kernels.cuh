@@ -45,10 +45,6 @@ struct MaskedSideArgs {
 void launch_nmf_zero_update(cudaStream_t stream, int grid, float* self, const float* num, const float* den,
                             std::int64_t count, float epsilon, double* cross);
 
-// *out += sum a[i] b[i] over count elements, in double.
-void launch_frobenius_inner(cudaStream_t stream, int grid, const float* a, const float* b, std::int64_t count,
-                            double* out);
-
 // One masked multiplicative update of every row of a.self (see nmf_kernels.cu); adds
 // [sse, weighted_norm, bias_norm] to a.sums. Throws InvalidArgument when a.k > kMaskedKernelMaxRank.
 void launch_masked_side(cudaStream_t stream, const MaskedSideArgs& a);

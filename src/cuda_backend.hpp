@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,8 +13,8 @@
 
 namespace cinefactor::engine {
 
-// Room kept for what the estimate cannot know in advance: the CUDA context's own allocations, cuBLAS
-// workspaces, cuSPARSE SpMM buffers and the cuSOLVER QR workspace (each a few MiB at k <= 256).
+// Room kept for what the estimate cannot know in advance: the CUDA context's own allocations, the cuBLAS
+// workspace (tens of MiB on Hopper), cuSPARSE SpMM buffers and the cuSOLVER workspaces.
 inline constexpr std::int64_t kCudaLibraryReserveBytes = std::int64_t{256} << 20;
 
 // The device kernels index ratings with int32 (cuSPARSE CUSPARSE_INDEX_32I offsets and columns).
@@ -34,7 +35,12 @@ struct CudaWorkload {
   bool biases = false;  // nmf_masked
 };
 
-// Device bytes one job needs, by kind. Every device array is counted at its exact size.
+// Gram matrices are summed from at most this many row blocks (float products, added in double).
+inline constexpr std::int64_t kCudaGramBlocks = 256;
+
+// Device bytes one job needs, by kind. Every array the job allocates itself is counted at its size (the
+// long-row lists at their largest); the libraries' own workspaces (cuBLAS, cuSPARSE SpMM buffers, the
+// cuSOLVER QR and SVD work arrays) are what the reserve is for.
 struct CudaMemoryPlan {
   std::int64_t matrix_bytes = 0;   // CSR + CSC: int32 offsets, int32 indices, float32 values
   std::int64_t factor_bytes = 0;   // the factor matrices (and biases) the job returns
@@ -70,6 +76,48 @@ class CudaKernelProfile {
   // 2 x memory clock x bus width (double data rate), from cudaDeviceProp.
   virtual double peak_bandwidth_bytes_per_second() const = 0;
 };
+
+// ---------------------------------------------------------------------------------------------------
+// Ranking on the device (the evaluation's batch scoring + top-k; see ranking_metrics)
+
+// The longest list the GPU top-k keeps (each thread of a block keeps a best-first list of that size).
+inline constexpr int kCudaMaxRankingK = 256;
+// A user's excluded movies are a bitmap in shared memory: 48 KiB of bits.
+inline constexpr std::int64_t kCudaMaxRankingMovies = std::int64_t{48} * 1024 * 8;
+// Users scored by one dense product; fewer when the device memory is short.
+inline constexpr std::int64_t kCudaMaxRankingBatch = 4096;
+
+struct CudaRankingWorkload {
+  std::int64_t users = 0;     // rows of the user factors and of the excluded-movies matrix
+  std::int64_t movies = 0;
+  std::int64_t excluded = 0;  // entries of the excluded-movies matrix (the training ratings)
+  int rank = 0;
+  int k = 0;                  // list length
+  std::int64_t ranked_users = 0;
+};
+
+// Users per batch so that everything fits into free_bytes (at most kCudaMaxRankingBatch and
+// ranked_users): the movie factors and offsets, the excluded-movies CSR (offsets and indices) and the
+// library reserve once, then per batch user a row of scores, its factors, its list and its index.
+// Throws CudaOutOfMemory when not even one user fits.
+std::int64_t cuda_ranking_batch(const CudaRankingWorkload& workload, std::int64_t free_bytes);
+
+// Why the GPU top-k cannot take this workload (k or movies over the limits above), or empty.
+std::string cuda_ranking_unsupported(const CudaRankingWorkload& workload);
+
+struct CudaRankingInput {
+  const DenseMatrix* user_factors = nullptr;     // users x rank, row-major (unused when rank is 0)
+  const DenseMatrix* movie_factors = nullptr;    // movies x rank, row-major
+  std::vector<float> movie_offset;               // per movie, added to the dot product (-inf: ranked last)
+  const SparseMatrix* excluded = nullptr;        // by user: movies never ranked for that user
+  std::vector<std::int32_t> users;               // the users to rank, in output order
+  int k = 0;
+  std::function<void(std::int64_t)> on_batch;    // after each batch, with the number of users it ranked
+};
+
+// The k best movies of every listed user on device `device`, best first (the order of top_k in
+// metrics.hpp): users.size() x k movie indices, -1 after the last candidate when a user has fewer than k.
+std::vector<std::int32_t> cuda_rank_top_k(int device, const CudaRankingInput& input);
 
 // The CUDA factorizer on device `device` (the build must have CUDA; the device must exist). Throws
 // CudaError when the device cannot be initialized.

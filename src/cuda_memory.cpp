@@ -28,20 +28,22 @@ CudaMemoryPlan estimate_cuda_memory(const CudaWorkload& w) {
   switch (w.job) {
     case CudaJob::nmf_zero:
       plan.factor_bytes = (w.users + w.movies) * k * kFloat;
-      // Numerator (sparse product) and denominator (dense product) of the side being updated,
-      // both Gram matrices.
-      plan.work_bytes = 2 * larger * k * kFloat + 2 * k * k * kFloat + kScalarSlots * kDouble;
+      // Numerator (sparse product) and denominator (dense product) of the side being updated, both Gram
+      // matrices in float and in double, and the per-block Gram products they are summed from.
+      plan.work_bytes = 2 * larger * k * kFloat + 2 * k * k * (kFloat + kDouble) + kCudaGramBlocks * k * k * kFloat +
+                        kScalarSlots * kDouble;
       break;
     case CudaJob::nmf_masked:
       plan.factor_bytes = (w.users + w.movies) * k * kFloat + (w.biases ? (w.users + w.movies) * kFloat : 0);
-      // The fused kernels keep numerators and denominators in registers.
-      plan.work_bytes = kScalarSlots * kDouble;
+      // The fused kernels keep numerators and denominators in registers; the lists of long rows take at
+      // most one index per row.
+      plan.work_bytes = (w.users + w.movies) * kIndex + kScalarSlots * kDouble;
       break;
     case CudaJob::svd: {
       const std::int64_t l = std::min<std::int64_t>(k + w.oversamples, std::min(w.users, w.movies));
-      // Omega (movies x l) is freed before Z (movies x l) is allocated; Y (users x l); the QR's tau;
-      // the l x l triangle and the l x k rotations of the small SVD.
-      plan.work_bytes = (w.movies * l + w.users * l + l + l * l + 2 * l * k) * kFloat;
+      // Omega (movies x l) is freed before Z (movies x l) is allocated; Y (users x l); the QR's tau; the
+      // l x k rotations of the small SVD (float), and its input, U, V^T, sigma and rwork (double).
+      plan.work_bytes = (w.movies * l + w.users * l + l + 2 * l * k) * kFloat + (3 * l * l + 2 * l) * kDouble;
       plan.factor_bytes = (w.users + w.movies) * k * kFloat;
       break;
     }
@@ -58,6 +60,34 @@ void require_cuda_memory(const CudaMemoryPlan& plan, std::int64_t free_bytes, co
                   "but only {} bytes ({:.2f} GiB) are free",
                   what, needed, gib(needed), plan.matrix_bytes, plan.factor_bytes, plan.work_bytes, plan.reserve_bytes,
                   free_bytes, gib(free_bytes)));
+}
+
+std::int64_t cuda_ranking_batch(const CudaRankingWorkload& w, std::int64_t free_bytes) {
+  const std::int64_t fixed = w.movies * (w.rank + 1) * kFloat + (w.users + 1 + w.excluded) * kIndex +
+                             kCudaLibraryReserveBytes;
+  const std::int64_t per_user = (w.movies + w.rank) * kFloat + (w.k + 1) * kIndex;
+  const std::int64_t fits = free_bytes > fixed ? (free_bytes - fixed) / per_user : 0;
+  if (fits < 1) {
+    CudaMemoryPlan plan;
+    plan.matrix_bytes = (w.users + 1 + w.excluded) * kIndex;
+    plan.factor_bytes = w.movies * (w.rank + 1) * kFloat;
+    plan.work_bytes = per_user;
+    require_cuda_memory(plan, free_bytes, "ranking one user");
+  }
+  return std::max<std::int64_t>(1, std::min({fits, kCudaMaxRankingBatch, std::max<std::int64_t>(1, w.ranked_users)}));
+}
+
+std::string cuda_ranking_unsupported(const CudaRankingWorkload& w) {
+  if (w.k > kCudaMaxRankingK) {
+    return fmt::format("a ranking cut-off of {} exceeds the CUDA ranking's maximum {}", w.k, kCudaMaxRankingK);
+  }
+  if (w.movies > kCudaMaxRankingMovies) {
+    return fmt::format("{} movies exceed the CUDA ranking's maximum {}", w.movies, kCudaMaxRankingMovies);
+  }
+  if (w.excluded > kCudaMaxNnz) {
+    return fmt::format("{} training ratings exceed the CUDA backend's int32 index range", w.excluded);
+  }
+  return {};
 }
 
 }  // namespace cinefactor::engine

@@ -57,7 +57,7 @@ void check_model(const Model& model, const RatingMatrix& train) {
 }
 
 MetricValues fold_metrics(const Model& model, const TrainTestSplit& split, const RankingOptions& ranking,
-                          std::int64_t& users_evaluated) {
+                          FoldResult& fold) {
   MetricValues metrics;
   if (model.predicts_ratings() && split.test.nnz() > 0) {
     const auto errors = rating_errors(model, split.test);
@@ -65,7 +65,8 @@ MetricValues fold_metrics(const Model& model, const TrainTestSplit& split, const
     metrics["mae"] = errors.mae;
   }
   const auto report = ranking_metrics(model, split.train, split.test, ranking);
-  users_evaluated = report.users_evaluated;
+  fold.users_evaluated = report.users_evaluated;
+  fold.ranking_device = report.device;
   for (const auto& r : report.at_k) {
     metrics[fmt::format("precision@{}", r.k)] = r.precision;
     metrics[fmt::format("recall@{}", r.k)] = r.recall;
@@ -124,6 +125,9 @@ EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer,
   if (!trainer) throw InvalidArgument("evaluate needs a trainer");
   EvaluationResult result;
   result.options = options;
+  // Resolved once, after the first fit (the model's rank is known then), so that auto says only once where
+  // the lists are ranked.
+  RankingOptions ranking = options.ranking;
   std::vector<std::uint8_t> assignment;
   const int n_folds = options.protocol == Protocol::kfold ? options.folds : 1;
   if (options.protocol == Protocol::kfold)
@@ -150,9 +154,10 @@ EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer,
       fr.fit_memory_bytes =
           fr.peak_reset && rss_before >= 0 ? std::max<std::int64_t>(0, fr.peak_memory_bytes - rss_before) : 0;
       check_model(model, split.train);
+      if (fold == 0) ranking.device = resolve_ranking_device(model, split.train, ranking);
 
       const auto t1 = std::chrono::steady_clock::now();
-      fr.metrics = fold_metrics(model, split, options.ranking, fr.users_evaluated);
+      fr.metrics = fold_metrics(model, split, ranking, fr);
       fr.eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     }
     if (fold == 0) {
@@ -161,9 +166,9 @@ EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer,
       result.rank = model.rank();
       result.hyperparameters = model.hyperparameters;
     }
-    spdlog::info("fold {}/{}: {} train / {} test ratings, fit {:.2f} s, metrics {:.2f} s, {} users ranked",
+    spdlog::info("fold {}/{}: {} train / {} test ratings, fit {:.2f} s, metrics {:.2f} s, {} users ranked on {}",
                  fold + 1, n_folds, fr.train_ratings, fr.test_ratings, fr.fit_seconds, fr.eval_seconds,
-                 fr.users_evaluated);
+                 fr.users_evaluated, fr.ranking_device);
     result.folds.push_back(std::move(fr));
   }
 
@@ -188,7 +193,8 @@ nlohmann::json to_json(const EvaluationResult& result) {
                   {"ks", o.ranking.ks},
                   {"relevance_threshold", o.ranking.relevance_threshold},
                   {"min_ratings", o.ranking.min_ratings},
-                  {"block_users", o.ranking.block_users}};
+                  {"block_users", o.ranking.block_users},
+                  {"device", device_name(o.ranking.device)}};
   if (o.protocol == Protocol::holdout) {
     options["split"] = split_kind_name(o.split.kind);
     options["test_fraction"] = o.split.test_fraction;
@@ -213,6 +219,7 @@ nlohmann::json to_json(const EvaluationResult& result) {
                      {"train_ratings", f.train_ratings},
                      {"test_ratings", f.test_ratings},
                      {"users_evaluated", f.users_evaluated},
+                     {"ranking_device", f.ranking_device},
                      {"fit_seconds", f.fit_seconds},
                      {"eval_seconds", f.eval_seconds},
                      {"peak_memory_bytes", f.peak_memory_bytes},

@@ -1,6 +1,8 @@
 #include "cinefactor/metrics.hpp"
 
+#include <fmt/format.h>
 #include <omp.h>
+#include <spdlog/spdlog.h>
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -12,6 +14,7 @@
 
 #include "cinefactor/error.hpp"
 #include "cinefactor/progress.hpp"
+#include "cuda_backend.hpp"
 
 namespace cinefactor {
 namespace {
@@ -201,6 +204,44 @@ RatingErrors rating_errors(const Model& model, const RatingMatrix& test) {
   return {std::sqrt(sq / n), ab / n, test.nnz()};
 }
 
+namespace {
+
+// Why the GPU cannot rank these lists, or empty when it can; *device receives the device to use.
+std::string cuda_ranking_unusable(const Model& model, const RatingMatrix& train, const RankingOptions& options,
+                                  CudaDevice* device) {
+  if (!CINEFACTOR_HAS_CUDA) return "this build has no CUDA backend";
+  const CudaProbe probe = probe_cuda();
+  if (probe.devices.empty()) return probe.reason;
+  *device = probe.devices.front();
+  const engine::CudaRankingWorkload workload{train.n_users(), train.n_movies(), train.nnz(), model.rank(),
+                                             normalized_ks(options.ks).back(), train.n_users()};
+  if (std::string why = engine::cuda_ranking_unsupported(workload); !why.empty()) return why;
+  try {
+    engine::cuda_ranking_batch(workload, device->free_memory);
+  } catch (const CudaOutOfMemory& e) {
+    return e.what();
+  }
+  return {};
+}
+
+}  // namespace
+
+Device resolve_ranking_device(const Model& model, const RatingMatrix& train, const RankingOptions& options) {
+  if (options.device == Device::cpu) return Device::cpu;
+  CudaDevice device;
+  const std::string why_not = cuda_ranking_unusable(model, train, options, &device);
+  if (options.device == Device::cuda) {
+    if (!why_not.empty()) throw Error("--device cuda: no usable CUDA device for ranking: " + why_not);
+    return Device::cuda;
+  }
+  if (why_not.empty()) {
+    spdlog::info("device auto: ranking on cuda:{} ({})", device.index, device.name);
+    return Device::cuda;
+  }
+  spdlog::info("device auto: ranking on the CPU ({})", why_not);
+  return Device::cpu;
+}
+
 RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, const RatingMatrix& test,
                               const RankingOptions& options) {
   const auto start = std::chrono::steady_clock::now();
@@ -210,11 +251,11 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
   if (!std::isfinite(options.relevance_threshold))
     throw InvalidArgument("the relevance threshold must be finite");
   const auto ks = normalized_ks(options.ks);
+  const Device device = resolve_ranking_device(model, train, options);
   const int max_k = ks.back();
   const auto n_ks = ks.size();
   const auto discount = discounts(max_k);
   const auto n_movies = test.n_movies();
-  const auto rank = static_cast<Eigen::Index>(model.rank());
   const auto& test_csr = test.by_user();
   const auto& train_csr = train.by_user();
 
@@ -234,22 +275,27 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
     }
   }
   const auto n_eval = static_cast<std::int64_t>(users.size());
-  const auto block = static_cast<std::int64_t>(options.block_users);
-  const auto n_blocks = (n_eval + block - 1) / block;
   const auto stride = n_ks * kUserMetricCount;
   std::vector<double> per_user(static_cast<std::size_t>(n_eval) * stride, 0.0);
   // For every movie, the best (lowest) 0-based position it reached in any evaluated user's list.
   std::vector<std::int32_t> best_position(static_cast<std::size_t>(n_movies),
                                           std::numeric_limits<std::int32_t>::max());
+  // Evaluated user e's ranked list into its metrics and the movies' best positions (`best`, per thread).
+  const auto record = [&](std::int64_t e, std::span<const std::int32_t> ranked, std::vector<std::int32_t>& best) {
+    const auto at = static_cast<std::size_t>(e);
+    const std::span<const std::int32_t> rel(relevant.data() + relevant_begin[at],
+                                            static_cast<std::size_t>(relevant_begin[at + 1] - relevant_begin[at]));
+    metrics_at_cutoffs(ranked, rel, ks, discount, per_user.data() + at * stride);
+    for (std::size_t pos = 0; pos < ranked.size(); ++pos) {
+      auto& b = best[static_cast<std::size_t>(ranked[pos])];
+      b = std::min(b, static_cast<std::int32_t>(pos));
+    }
+  };
+  const auto merge_best = [&](const std::vector<std::int32_t>& local) {
+    for (std::size_t j = 0; j < best_position.size(); ++j) best_position[j] = std::min(best_position[j], local[j]);
+  };
 
-  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using ColMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
-  // movie_factors is n_movies x rank row-major, i.e. the rank x n_movies column-major transpose.
-  const Eigen::Map<const ColMajor> movies_t(model.movie_factors.data.data(), rank, n_movies);
-  const Eigen::Map<const RowMajor> user_factors(model.user_factors.data.data(), model.user_factors.rows,
-                                                rank);
-
-  // Below the popularity floor: never ranked (scored -inf, so they come last, after every real score).
+  // Below the popularity floor: scored -inf, so they rank after every real score (by index).
   std::vector<std::int32_t> below_floor;
   for (std::int32_t j = 0; j < n_movies; ++j) {
     if (train.movie_count(j) < options.min_ratings) below_floor.push_back(j);
@@ -258,59 +304,89 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
   std::unique_ptr<Progress> progress;
   if (options.show_progress) progress = std::make_unique<Progress>("ranking", n_eval, "users");
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  RankingReport report;
 
+  if (device == Device::cuda) {
+    const CudaDevice cuda_device = probe_cuda().devices.front();
+    report.device = fmt::format("cuda:{} ({})", cuda_device.index, cuda_device.name);
+    engine::CudaRankingInput in;
+    in.user_factors = &model.user_factors;
+    in.movie_factors = &model.movie_factors;
+    in.movie_offset = model.movie_bias.empty() ? std::vector<float>(static_cast<std::size_t>(n_movies), 0.0f)
+                                               : model.movie_bias;
+    for (const auto j : below_floor) in.movie_offset[static_cast<std::size_t>(j)] = -std::numeric_limits<float>::infinity();
+    in.excluded = &train_csr;
+    in.users = users;
+    in.k = max_k;
+    if (progress) in.on_batch = [&](std::int64_t count) { progress->advance(count); };
+    const std::vector<std::int32_t> lists = engine::cuda_rank_top_k(cuda_device.index, in);
 #pragma omp parallel num_threads(threads)
-  {
-    RowMajor block_factors(block, rank);
-    RowMajor scores(block, n_movies);
-    std::vector<Scored> heap;
-    std::vector<std::int32_t> ranked;
-    std::vector<std::int32_t> local_best(static_cast<std::size_t>(n_movies),
-                                         std::numeric_limits<std::int32_t>::max());
+    {
+      std::vector<std::int32_t> local_best(static_cast<std::size_t>(n_movies),
+                                           std::numeric_limits<std::int32_t>::max());
+#pragma omp for schedule(static)
+      for (std::int64_t e = 0; e < n_eval; ++e) {
+        const std::int32_t* list = lists.data() + e * max_k;
+        const auto length = std::find(list, list + max_k, -1) - list;
+        record(e, {list, static_cast<std::size_t>(length)}, local_best);
+      }
+#pragma omp critical(cinefactor_ranking_merge)
+      merge_best(local_best);
+    }
+  } else {
+    report.device = "cpu";
+    const auto rank = static_cast<Eigen::Index>(model.rank());
+    const auto block = static_cast<std::int64_t>(options.block_users);
+    const auto n_blocks = (n_eval + block - 1) / block;
+    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    using ColMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+    // movie_factors is n_movies x rank row-major, i.e. the rank x n_movies column-major transpose.
+    const Eigen::Map<const ColMajor> movies_t(model.movie_factors.data.data(), rank, n_movies);
+    const Eigen::Map<const RowMajor> user_factors(model.user_factors.data.data(), model.user_factors.rows, rank);
+#pragma omp parallel num_threads(threads)
+    {
+      RowMajor block_factors(block, rank);
+      RowMajor scores(block, n_movies);
+      std::vector<Scored> heap;
+      std::vector<std::int32_t> ranked;
+      std::vector<std::int32_t> local_best(static_cast<std::size_t>(n_movies),
+                                           std::numeric_limits<std::int32_t>::max());
 
 #pragma omp for schedule(dynamic, 1)
-    for (std::int64_t b = 0; b < n_blocks; ++b) {
-      const auto first = b * block;
-      const auto count = std::min(block, n_eval - first);
-      if (rank > 0) {
+      for (std::int64_t b = 0; b < n_blocks; ++b) {
+        const auto first = b * block;
+        const auto count = std::min(block, n_eval - first);
+        if (rank > 0) {
+          for (std::int64_t i = 0; i < count; ++i) {
+            block_factors.row(i) = user_factors.row(users[static_cast<std::size_t>(first + i)]);
+          }
+          // Inside a parallel region Eigen runs the product on this thread only.
+          scores.topRows(count).noalias() = block_factors.topRows(count) * movies_t;
+        } else {
+          scores.topRows(count).setZero();
+        }
+        if (!model.movie_bias.empty()) {
+          const Eigen::Map<const Eigen::RowVectorXf> movie_bias(model.movie_bias.data(), n_movies);
+          scores.topRows(count).rowwise() += movie_bias;
+        }
+        for (const auto j : below_floor) {
+          scores.col(j).head(count).setConstant(-std::numeric_limits<float>::infinity());
+        }
         for (std::int64_t i = 0; i < count; ++i) {
-          block_factors.row(i) = user_factors.row(users[static_cast<std::size_t>(first + i)]);
+          const auto u = users[static_cast<std::size_t>(first + i)];
+          const std::span<const std::int32_t> excluded(train_csr.indices.data() + train_csr.row_begin(u),
+                                                       static_cast<std::size_t>(train_csr.row_nnz(u)));
+          select_top_k(scores.row(i).data(), n_movies, excluded, max_k, heap, ranked);
+          record(first + i, ranked, local_best);
         }
-        // Inside a parallel region Eigen runs the product on this thread only.
-        scores.topRows(count).noalias() = block_factors.topRows(count) * movies_t;
-      } else {
-        scores.topRows(count).setZero();
+        if (progress) progress->advance(count);
       }
-      if (!model.movie_bias.empty()) {
-        const Eigen::Map<const Eigen::RowVectorXf> movie_bias(model.movie_bias.data(), n_movies);
-        scores.topRows(count).rowwise() += movie_bias;
-      }
-      for (const auto j : below_floor) scores.col(j).head(count).setConstant(-std::numeric_limits<float>::infinity());
-      for (std::int64_t i = 0; i < count; ++i) {
-        const auto e = first + i;
-        const auto u = users[static_cast<std::size_t>(e)];
-        const std::span<const std::int32_t> excluded(train_csr.indices.data() + train_csr.row_begin(u),
-                                                     static_cast<std::size_t>(train_csr.row_nnz(u)));
-        select_top_k(scores.row(i).data(), n_movies, excluded, max_k, heap, ranked);
-        const std::span<const std::int32_t> rel(
-            relevant.data() + relevant_begin[static_cast<std::size_t>(e)],
-            static_cast<std::size_t>(relevant_begin[static_cast<std::size_t>(e) + 1] -
-                                     relevant_begin[static_cast<std::size_t>(e)]));
-        metrics_at_cutoffs(ranked, rel, ks, discount, per_user.data() + static_cast<std::size_t>(e) * stride);
-        for (std::size_t pos = 0; pos < ranked.size(); ++pos) {
-          auto& best = local_best[static_cast<std::size_t>(ranked[pos])];
-          best = std::min(best, static_cast<std::int32_t>(pos));
-        }
-      }
-      if (progress) progress->advance(count);
-    }
 #pragma omp critical(cinefactor_ranking_merge)
-    for (std::size_t j = 0; j < best_position.size(); ++j)
-      best_position[j] = std::min(best_position[j], local_best[j]);
+      merge_best(local_best);
+    }
   }
   if (progress) progress->finish();
 
-  RankingReport report;
   report.users_evaluated = n_eval;
   for (std::size_t ki = 0; ki < n_ks; ++ki) {
     double sums[kUserMetricCount] = {};

@@ -9,16 +9,22 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <sstream>
 
 #include "cinefactor/device.hpp"
 #include "cinefactor/error.hpp"
+#include "cinefactor/evaluation.hpp"
+#include "cinefactor/metrics.hpp"
 #include "cinefactor/model_file.hpp"
 #include "cinefactor/recommender.hpp"
 #include "cinefactor/train.hpp"
 #include "cuda_backend.hpp"
+#include "evaluation_support.hpp"
 #include "factorizer.hpp"
 #include "test_support.hpp"
 
@@ -238,6 +244,48 @@ TYPED_TEST(BackendTest, NmfMaskedMatchesTheCpuOnLongRows) {
   expect_relative(log.loss_history.back(), masked_loss(x, s, got), kDenseLossTolerance, "reported vs recomputed loss");
 }
 
+// Users with ~1,200 ratings each: the user side's long rows, without biases (no second walk over the
+// entries), at k = 100 (4 factors per lane).
+TYPED_TEST(BackendTest, NmfMaskedMatchesTheCpuOnLongUserRowsWithoutBiases) {
+  const RatingMatrix x = fixture(40, 1500, 4, 29, 0.8f);
+  ASSERT_GT(x.by_user().row_nnz(0), 1024);
+  engine::MaskedNmfSettings s;
+  s.biases = false;
+  engine::MaskedNmfState init;
+  init.factors = engine::nmf_init_random(x.n_users(), x.n_movies(), 100, x.global_mean(), 6);
+  engine::fit_scale_to_observed(x, init.global_offset, init.factors);
+  engine::MaskedNmfState got = init;
+  engine::MaskedNmfState want = init;
+  const auto log = this->backend_->nmf_masked(x, s, got, this->control());
+  const auto ref = this->reference_->nmf_masked(x, s, want, this->control());
+  expect_histories_match(log, ref);
+  expect_relative(log.loss_history.back(), masked_loss(x, s, got), kDenseLossTolerance, "reported vs recomputed loss");
+}
+
+// Fewer users than movies (the QR workspace sized by the movie side), no power iteration and two, and
+// both bases orthonormal.
+TYPED_TEST(BackendTest, SvdOfAWideMatrixWithAndWithoutPowerIterations) {
+  const RatingMatrix x = fixture(120, 300, 6, 31, 0.3f);
+  ASSERT_LT(x.n_users(), x.n_movies());
+  for (const int power_iterations : {0, 2}) {
+    SCOPED_TRACE("power iterations " + std::to_string(power_iterations));
+    engine::SvdSettings s;
+    s.rank = 8;
+    s.power_iterations = power_iterations;
+    const auto got = this->backend_->truncated_svd(x, s);
+    const auto want = this->reference_->truncated_svd(x, s);
+    ASSERT_EQ(got.sigma.size(), want.sigma.size());
+    for (std::size_t c = 0; c < got.sigma.size(); ++c) {
+      expect_relative(got.sigma[c], want.sigma[c], kSvdSigmaTolerance, "sigma " + std::to_string(c));
+    }
+    const Eigen::MatrixXd u = as_dense(got.u);
+    const Eigen::MatrixXd v = as_dense(got.v);
+    const Eigen::MatrixXd identity = Eigen::MatrixXd::Identity(s.rank, s.rank);
+    EXPECT_LT((u.transpose() * u - identity).cwiseAbs().maxCoeff(), 1e-4);
+    EXPECT_LT((v.transpose() * v - identity).cwiseAbs().maxCoeff(), 1e-4);
+  }
+}
+
 TYPED_TEST(BackendTest, SvdMatchesTheCpuAndTheDenseSvd) {
   const RatingMatrix x = fixture();
   for (const bool center : {false, true}) {
@@ -314,6 +362,151 @@ TYPED_TEST(BackendTest, TrainedModelsRecommendLikeTheCpuAndSurviveAFile) {
     EXPECT_EQ(from_file[i].movie_id, direct[i].movie_id);
     EXPECT_FLOAT_EQ(from_file[i].score, direct[i].score);
   }
+}
+
+// The metrics of `lists` (one best-first list per evaluated user), computed here from the public per-user
+// metric: the reference the ranking of both backends is held to.
+struct ReferenceRanking {
+  std::map<int, RankingAtK> at_k;
+  std::int64_t users = 0;
+};
+
+ReferenceRanking full_sort_reference(const Model& model, const RatingMatrix& train, const RatingMatrix& test,
+                                     const std::vector<int>& ks, float threshold, int min_ratings) {
+  const int max_k = *std::max_element(ks.begin(), ks.end());
+  const auto& test_csr = test.by_user();
+  const auto& train_csr = train.by_user();
+  std::vector<std::vector<std::int32_t>> lists;
+  std::vector<std::vector<std::int32_t>> relevant;
+  for (std::int32_t u = 0; u < test.n_users(); ++u) {
+    std::vector<std::int32_t> rel;
+    for (auto e = test_csr.row_begin(u); e < test_csr.row_end(u); ++e) {
+      if (test_csr.values[static_cast<std::size_t>(e)] >= threshold) rel.push_back(test_csr.indices[static_cast<std::size_t>(e)]);
+    }
+    if (rel.empty()) continue;
+    std::vector<std::pair<float, std::int32_t>> candidates;
+    for (std::int32_t j = 0; j < model.n_movies(); ++j) {
+      const auto begin = train_csr.indices.begin() + train_csr.row_begin(u);
+      const auto end = train_csr.indices.begin() + train_csr.row_end(u);
+      if (std::binary_search(begin, end, j)) continue;
+      float score = model.movie_bias[static_cast<std::size_t>(j)];
+      for (int c = 0; c < model.rank(); ++c) score += model.user_factors(u, c) * model.movie_factors(j, c);
+      if (std::isnan(score) || train.movie_count(j) < min_ratings) score = -std::numeric_limits<float>::infinity();
+      candidates.emplace_back(score, j);
+    }
+    std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
+    std::vector<std::int32_t> list;
+    for (std::size_t i = 0; i < candidates.size() && i < static_cast<std::size_t>(max_k); ++i) {
+      list.push_back(candidates[i].second);
+    }
+    lists.push_back(std::move(list));
+    relevant.push_back(std::move(rel));
+  }
+  ReferenceRanking out;
+  out.users = static_cast<std::int64_t>(lists.size());
+  for (const int k : ks) {
+    RankingAtK r;
+    r.k = k;
+    std::set<std::int32_t> covered;
+    for (std::size_t e = 0; e < lists.size(); ++e) {
+      const auto m = user_ranking_metrics(lists[e], relevant[e], k);
+      r.precision += m.precision;
+      r.recall += m.recall;
+      r.ndcg += m.ndcg;
+      r.map += m.average_precision;
+      r.hitrate += m.hit;
+      for (std::size_t i = 0; i < lists[e].size() && i < static_cast<std::size_t>(k); ++i) covered.insert(lists[e][i]);
+    }
+    const double n = static_cast<double>(lists.size());
+    r.precision /= n;
+    r.recall /= n;
+    r.ndcg /= n;
+    r.map /= n;
+    r.hitrate /= n;
+    r.coverage = static_cast<double>(covered.size()) / model.n_movies();
+    out.at_k[k] = r;
+  }
+  return out;
+}
+
+// Scores exact in float on every device (small integer factors, dyadic movie biases), a NaN bias and a
+// popularity floor: the backend's lists must be exactly those of a full sort, so every metric agrees to
+// rounding, at cut-offs that take each list capacity of the GPU kernel (16, 32, 64, 128, 256) and with
+// more movies than threads per block.
+TYPED_TEST(BackendTest, RankingEqualsAFullSortOnExactScores) {
+  constexpr std::int32_t kUsers = 300;
+  constexpr std::int32_t kMovies = 700;
+  constexpr int kRank = 5;
+  constexpr int kMinRatings = 12;
+  constexpr double kTolerance = 1e-12;  // the same lists: the sums differ in rounding only
+  const RatingMatrix train = test::random_matrix(kUsers, kMovies, 60, 1);
+  const RatingMatrix held_out = test::random_matrix(kUsers, kMovies, 30, 2);
+  Model model;
+  model.algorithm = Algorithm::nmf;
+  model.objective = NmfObjective::masked;
+  model.user_ids.assign(train.user_ids().begin(), train.user_ids().end());
+  model.movie_ids.assign(train.movie_ids().begin(), train.movie_ids().end());
+  model.user_factors = DenseMatrix(kUsers, kRank);
+  model.movie_factors = DenseMatrix(kMovies, kRank);
+  std::mt19937_64 rng(5);
+  for (auto& v : model.user_factors.data) v = static_cast<float>(rng() % 3);
+  for (auto& v : model.movie_factors.data) v = static_cast<float>(rng() % 3);
+  model.movie_bias.resize(kMovies);
+  for (auto& b : model.movie_bias) b = 0.5f * static_cast<float>(rng() % 5);
+  model.movie_bias[17] = std::numeric_limits<float>::quiet_NaN();
+
+  const std::vector<int> ks{1, 10, 16, 17, 40, 100, 200};
+  RankingOptions options;
+  options.ks = ks;
+  options.show_progress = false;
+  options.min_ratings = kMinRatings;
+  options.device = TypeParam::kDevice;
+  const RankingReport got = ranking_metrics(model, train, held_out, options);
+  EXPECT_EQ(got.device.rfind(device_name(TypeParam::kDevice), 0), 0u) << got.device;
+  const ReferenceRanking want = full_sort_reference(model, train, held_out, ks, options.relevance_threshold, kMinRatings);
+  ASSERT_EQ(got.users_evaluated, want.users);
+  ASSERT_EQ(got.at_k.size(), ks.size());
+  for (const auto& r : got.at_k) {
+    SCOPED_TRACE("k = " + std::to_string(r.k));
+    const RankingAtK& w = want.at_k.at(r.k);
+    EXPECT_NEAR(r.precision, w.precision, kTolerance);
+    EXPECT_NEAR(r.recall, w.recall, kTolerance);
+    EXPECT_NEAR(r.ndcg, w.ndcg, kTolerance);
+    EXPECT_NEAR(r.map, w.map, kTolerance);
+    EXPECT_NEAR(r.hitrate, w.hitrate, kTolerance);
+    EXPECT_NEAR(r.coverage, w.coverage, kTolerance);
+  }
+}
+
+// A trained model (float scores, summed in a different order on each device): the metrics of this
+// backend's lists within 0.01 of the CPU's (one swapped neighbour in one list moves precision@10 by
+// 1 / (10 x users)).
+TYPED_TEST(BackendTest, RankingOfATrainedModelAgreesWithTheCpu) {
+  const RatingMatrix x = fixture();
+  const TrainTestSplit split = holdout_split(x, SplitOptions{SplitKind::random, 0.2, 42});
+  TrainOptions o;
+  o.algorithm = Algorithm::svd;
+  o.rank = 8;
+  o.device = Device::cpu;
+  const Model model = train(split.train, o);
+  RankingOptions options;
+  options.ks = {5, 10};
+  options.show_progress = false;
+  options.device = Device::cpu;
+  const RankingReport want = ranking_metrics(model, split.train, split.test, options);
+  options.device = TypeParam::kDevice;
+  const RankingReport got = ranking_metrics(model, split.train, split.test, options);
+  ASSERT_EQ(got.users_evaluated, want.users_evaluated);
+  ASSERT_EQ(got.at_k.size(), want.at_k.size());
+  constexpr double kTolerance = 0.01;
+  for (std::size_t i = 0; i < got.at_k.size(); ++i) {
+    EXPECT_NEAR(got.at_k[i].precision, want.at_k[i].precision, kTolerance);
+    EXPECT_NEAR(got.at_k[i].ndcg, want.at_k[i].ndcg, kTolerance);
+    EXPECT_NEAR(got.at_k[i].coverage, want.at_k[i].coverage, kTolerance);
+  }
+  EXPECT_GT(got.at_k.back().ndcg, 0.0);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -411,6 +604,70 @@ TEST(DeviceSelection, CliTrainOnCudaWithoutADeviceExitsOneWithOneLine) {
       << fallback.out << fallback.err;
 }
 
+// The ranking's device choice on a machine without a usable device (ranking_metrics resolves it; evaluate
+// once per run): cuda is a clear error, auto ranks on the CPU and says why, in the report too.
+TEST(DeviceSelection, RankingOnCudaWithoutADeviceFailsAndAutoFallsBack) {
+  if (!probe_cuda().devices.empty()) GTEST_SKIP() << "a CUDA device is present: auto ranks on it";
+  const RatingMatrix x = fixture();
+  const TrainTestSplit split = holdout_split(x, SplitOptions{SplitKind::random, 0.2, 42});
+  TrainOptions o;
+  o.algorithm = Algorithm::svd;
+  o.rank = 4;
+  o.device = Device::cpu;
+  const Model model = train(split.train, o);
+  RankingOptions options;
+  options.show_progress = false;
+  options.device = Device::cuda;
+  try {
+    ranking_metrics(model, split.train, split.test, options);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--device cuda: no usable CUDA device for ranking: ", 0), 0u) << e.what();
+  }
+  options.device = Device::automatic;
+  LogCapture capture;
+  const RankingReport report = ranking_metrics(model, split.train, split.test, options);
+  EXPECT_EQ(report.device, "cpu");
+  EXPECT_NE(capture.text().find("device auto: ranking on the CPU ("), std::string::npos) << capture.text();
+}
+
+TEST(DeviceSelection, CliEvaluateRanksWhereItTrainsAndReportsIt) {
+  if (!probe_cuda().devices.empty()) GTEST_SKIP() << "a CUDA device is present";
+  test::TempDir dir;
+  const auto synth = test::run_cli({"-q", "data", "synth", "--preset", "small", "--seed", "3", "--out",
+                                    (dir / "synth").string()});
+  ASSERT_EQ(synth.exit_code, 0) << synth.err;
+  const auto r = test::run_cli({"evaluate", "--data", (dir / "synth").string(), "--algo", "svd", "-k", "4",
+                                "--device", "auto", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("device auto: ranking on the CPU ("), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["options"]["device"], "auto");
+  EXPECT_EQ(j["fold_results"][0]["ranking_device"], "cpu");
+}
+
+// Batch size of the GPU ranking: what is left after the fixed arrays and the reserve, per user, capped.
+TEST(CudaRankingPlan, BatchFitsTheFreeMemoryAndLimitsAreNamed) {
+  engine::CudaRankingWorkload w{1000, 500, 20000, 16, 10, 900};
+  const std::int64_t fixed = 500 * 17 * 4 + (1001 + 20000) * 4 + engine::kCudaLibraryReserveBytes;
+  const std::int64_t per_user = (500 + 16) * 4 + 11 * 4;
+  EXPECT_EQ(engine::cuda_ranking_batch(w, fixed + 37 * per_user + 5), 37);
+  EXPECT_EQ(engine::cuda_ranking_batch(w, fixed + 100000 * per_user), 900);  // never more than the users ranked
+  w.ranked_users = 100000;
+  EXPECT_EQ(engine::cuda_ranking_batch(w, fixed + 100000 * per_user), engine::kCudaMaxRankingBatch);
+  EXPECT_THROW(engine::cuda_ranking_batch(w, fixed + per_user - 1), CudaOutOfMemory);
+  EXPECT_TRUE(engine::cuda_ranking_unsupported(w).empty());
+  w.k = engine::kCudaMaxRankingK + 1;
+  EXPECT_NE(engine::cuda_ranking_unsupported(w).find("ranking cut-off of 257 exceeds"), std::string::npos);
+  w.k = 10;
+  w.movies = engine::kCudaMaxRankingMovies + 1;
+  EXPECT_NE(engine::cuda_ranking_unsupported(w).find("movies exceed"), std::string::npos);
+  // ML-25M, k = 64, top 10: batches of 4,096 users need about 1.3 GB, far below an H100's 80 GB.
+  const engine::CudaRankingWorkload ml25m{162541, 59047, 20000076, 64, 10, 160000};
+  EXPECT_EQ(engine::cuda_ranking_batch(ml25m, std::int64_t{80} << 30), engine::kCudaMaxRankingBatch);
+  EXPECT_EQ(engine::cuda_ranking_batch(ml25m, std::int64_t{1} << 30), 2999);
+}
+
 TEST(CudaMemoryEstimate, CountsEveryArrayOfAShape) {
   engine::CudaWorkload w;
   w.users = 1000;
@@ -423,22 +680,22 @@ TEST(CudaMemoryEstimate, CountsEveryArrayOfAShape) {
   auto plan = engine::estimate_cuda_memory(w);
   EXPECT_EQ(plan.matrix_bytes, matrix);
   EXPECT_EQ(plan.factor_bytes, (1000 + 500) * 16 * 4);
-  EXPECT_EQ(plan.work_bytes, 2 * 1000 * 16 * 4 + 2 * 16 * 16 * 4 + 8 * 8);
+  EXPECT_EQ(plan.work_bytes, 2 * 1000 * 16 * 4 + 2 * 16 * 16 * (4 + 8) + 256 * 16 * 16 * 4 + 8 * 8);
   EXPECT_EQ(plan.total(), matrix + (1000 + 500) * 16 * 4 + plan.work_bytes + engine::kCudaLibraryReserveBytes);
 
   w.job = engine::CudaJob::nmf_masked;
   w.biases = true;
   plan = engine::estimate_cuda_memory(w);
   EXPECT_EQ(plan.factor_bytes, (1000 + 500) * 16 * 4 + (1000 + 500) * 4);
-  EXPECT_EQ(plan.work_bytes, 8 * 8);
+  EXPECT_EQ(plan.work_bytes, (1000 + 500) * 4 + 8 * 8);
 
   w.job = engine::CudaJob::svd;
   w.oversamples = 10;  // l = 26
   plan = engine::estimate_cuda_memory(w);
-  EXPECT_EQ(plan.work_bytes, (500 * 26 + 1000 * 26 + 26 + 26 * 26 + 2 * 26 * 16) * 4);
+  EXPECT_EQ(plan.work_bytes, (500 * 26 + 1000 * 26 + 26 + 2 * 26 * 16) * 4 + (3 * 26 * 26 + 2 * 26) * 8);
   w.rank = 495;  // l = min(505, 500) = 500
   plan = engine::estimate_cuda_memory(w);
-  EXPECT_EQ(plan.work_bytes, (500 * 500 + 1000 * 500 + 500 + 500 * 500 + 2 * 500 * 495) * 4);
+  EXPECT_EQ(plan.work_bytes, (500 * 500 + 1000 * 500 + 500 + 2 * 500 * 495) * 4 + (3 * 500 * 500 + 2 * 500) * 8);
 
   // ML-25M, k = 64, zero objective: about 0.49 GB of matrix and factors, far below an H100's 80 GB.
   const engine::CudaWorkload ml25m{engine::CudaJob::nmf_zero, 162541, 59047, 25000095, 64, 0, false};

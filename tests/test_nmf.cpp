@@ -321,6 +321,7 @@ TEST(NmfTrain, DeterministicForASeedWhateverTheThreadCount) {
   ASSERT_GT(ratings.nnz(), 40000) << "two threads need 2 x kMinRatingsPerThread (cpu/cpu_engine.hpp) ratings";
   for (auto objective : {NmfObjective::zero, NmfObjective::masked}) {
     TrainOptions o;
+    o.device = Device::cpu;  // this suite is about the CPU backend
     o.algorithm = Algorithm::nmf;
     o.objective = objective;
     o.rank = 8;
@@ -345,6 +346,7 @@ TEST(NmfTrain, DeterministicForASeedWhateverTheThreadCount) {
 TEST(NmfTrain, ModelReportAndCallback) {
   const auto ratings = random_ratings(80, 60, 0.15, 5);
   TrainOptions o;
+  o.device = Device::cpu;  // this suite is about the CPU backend
   o.algorithm = Algorithm::nmf;
   o.objective = NmfObjective::masked;
   o.biases = true;
@@ -390,6 +392,7 @@ TEST(NmfTrain, ModelReportAndCallback) {
 TEST(NmfTrain, StopsEarlyWhenTheLossSettles) {
   const auto ratings = random_ratings(80, 60, 0.15, 6);
   TrainOptions o;
+  o.device = Device::cpu;  // this suite is about the CPU backend
   o.algorithm = Algorithm::nmf;
   o.rank = 4;
   o.max_iterations = 1000;
@@ -408,6 +411,7 @@ TEST(NmfTrain, NonFiniteLossIsAnErrorNamingTheIteration) {
   std::vector<RatingEntry> entries{{0, 0, 3.0e38f, 0}, {0, 1, 3.0e38f, 0}, {1, 0, 3.0e38f, 0}, {1, 1, 1.0f, 0}};
   const auto ratings = RatingMatrix::from_entries(entries);
   TrainOptions o;
+  o.device = Device::cpu;  // this suite is about the CPU backend
   o.algorithm = Algorithm::nmf;
   o.init = NmfInit::random;
   o.rank = 2;

@@ -153,6 +153,7 @@ TEST(SvdTrain, ModelPredictsOffsetPlusUSigmaV) {
   auto c = random_case(500, 400, 0.25, 5);  // > 40,000 ratings: two threads share the work
   ASSERT_GT(c.ratings.nnz(), 40000);
   TrainOptions o;
+  o.device = Device::cpu;  // this suite is about the CPU backend
   o.algorithm = Algorithm::svd;
   o.rank = 10;
   o.center = true;

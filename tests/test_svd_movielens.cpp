@@ -50,6 +50,8 @@ TEST(SvdMovieLens, TopSingularValuesMatchScipy) {
   ASSERT_EQ(data.ratings.n_movies(), 9724);
 
   TrainOptions o;
+
+  o.device = Device::cpu;  // this suite is about the CPU backend
   o.algorithm = Algorithm::svd;
   o.rank = 50;  // oversamples = 10, power_iterations = 4: the defaults
   const Model m = train(data.ratings, o);

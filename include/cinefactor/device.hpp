@@ -4,9 +4,15 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cinefactor {
+
+// Where the engine runs (`--device`): automatic takes the first CUDA device when the build has CUDA and
+// the job fits, otherwise the CPU, and says which in one log line; cuda fails when it cannot.
+enum class Device { automatic, cpu, cuda };
+std::string_view device_name(Device device) noexcept;  // "auto", "cpu", "cuda"
 
 struct CudaDevice {
   int index = 0;

@@ -87,6 +87,7 @@ struct FoldResult {
   std::int64_t train_ratings = 0;
   std::int64_t test_ratings = 0;
   std::int64_t users_evaluated = 0;  // users with at least one relevant held-out movie
+  std::string ranking_device;        // where the lists were ranked ("cpu", "cuda:0 (name)")
   MetricValues metrics;
   double fit_seconds = 0.0;   // wall-clock time of the trainer call
   double eval_seconds = 0.0;  // wall-clock time of the metrics

@@ -18,8 +18,10 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "cinefactor/device.hpp"
 #include "cinefactor/model.hpp"
 #include "cinefactor/rating_matrix.hpp"
 
@@ -37,6 +39,11 @@ struct RankingOptions {
   // Popularity floor, as the recommender applies it: movies with fewer training ratings than this rank
   // after every movie that has enough (0 = no floor). Coverage still counts them in its denominator.
   int min_ratings = 0;
+  // Where the scores and lists are computed: cpu (blocks of block_users on `threads` cores); cuda (batches
+  // of users on the first CUDA device: one SGEMM per batch, then a top-k kernel; fails without a usable
+  // device); automatic (cuda when usable, otherwise the CPU, said in one log line). The metrics are the
+  // same function of the lists on both.
+  Device device = Device::cpu;
 };
 
 struct RatingErrors {
@@ -68,6 +75,7 @@ struct RankingReport {
   std::vector<RankingAtK> at_k;      // ascending k
   std::int64_t users_evaluated = 0;  // users with at least one relevant held-out movie
   double seconds = 0.0;
+  std::string device;                // where the lists were ranked: "cpu" or "cuda:N (name)"
 };
 
 // RMSE and MAE of model.predict over every rating of `test`. Throws InvalidArgument when the
@@ -79,6 +87,12 @@ RatingErrors rating_errors(const Model& model, const RatingMatrix& test);
 // count or block size (per-user values are summed in user order).
 RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, const RatingMatrix& test,
                               const RankingOptions& options = {});
+
+// The device ranking_metrics runs on for options.device: cpu stays cpu; cuda is returned when the build
+// has CUDA, a device is present, the lists fit the GPU top-k (k <= 256, <= 393,216 movies) and one batch
+// fits into the free device memory, otherwise Error("--device cuda: no usable CUDA device for ranking:
+// <why>"); automatic returns whichever of the two is usable and logs one line saying which and why.
+Device resolve_ranking_device(const Model& model, const RatingMatrix& train, const RankingOptions& options);
 
 // The `k` best movies of `scores` (descending score, lower index first on ties, NaN last), never
 // one of `excluded_sorted` (ascending movie indices). Fewer than k when fewer candidates exist.

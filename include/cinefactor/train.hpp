@@ -7,13 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "cinefactor/device.hpp"
 #include "cinefactor/model.hpp"
 #include "cinefactor/rating_matrix.hpp"
 
 namespace cinefactor {
-
-enum class Device { automatic, cpu, cuda };
-std::string_view device_name(Device device) noexcept;
 
 enum class NmfInit { random, nndsvda };
 
