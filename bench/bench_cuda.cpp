@@ -1,6 +1,7 @@
 // The CUDA backend at k = 64 on the ratings in CINEFACTOR_BENCH_DATA (a MovieLens directory, loaded with
 // load_dataset): per-iteration time of the zero-objective and the masked NMF, and the randomized SVD
-// end to end (p = 10 oversamples, q = 4 power iterations, host-device copies included). Peers:
+// end to end (p = 10 oversamples, q = 4 power iterations, host-device copies included, with its accuracy
+// against q = 10). Peers:
 // bench_factorize (the CPU backend, same settings) and bench/peer_torch.py (PyTorch on the same GPU).
 //
 // Per-iteration times exclude the one-off upload of the matrix and factors: each benchmark iteration runs
@@ -12,7 +13,9 @@
 // Without a usable CUDA device, or without CINEFACTOR_BENCH_DATA, the program says why and runs nothing.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -105,17 +108,32 @@ void nmf_masked_iteration(benchmark::State& state, const RatingMatrix* ratings, 
   report_kernels(state, *backend);
 }
 
+// Accuracy reported beside the time (for "at equal accuracy" with torch.svd_lowrank, which bench/peer_torch.py
+// measures the same way): the largest relative error of the k singular values against a run with
+// kReferencePowerIterations power iterations.
+constexpr int kReferencePowerIterations = 10;
+
 void randomized_svd(benchmark::State& state, const RatingMatrix* ratings) {
   const auto backend = engine::make_cuda_factorizer(g_device);
   engine::SvdSettings settings;
   settings.rank = kRank;
   settings.oversamples = kOversamples;
   settings.power_iterations = kPowerIterations;
+  engine::SvdResult result;
   for (auto _ : state) {
     const auto start = Clock::now();
-    benchmark::DoNotOptimize(backend->truncated_svd(*ratings, settings));
+    result = backend->truncated_svd(*ratings, settings);
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
   }
+  settings.power_iterations = kReferencePowerIterations;
+  const auto reference = backend->truncated_svd(*ratings, settings);
+  double worst = 0.0;
+  for (std::size_t c = 0; c < result.sigma.size(); ++c) {
+    worst = std::max(worst, std::abs(static_cast<double>(result.sigma[c]) - reference.sigma[c]) / reference.sigma[c]);
+  }
+  state.counters["sigma_1"] = result.sigma.front();
+  state.counters["sigma_k"] = result.sigma.back();
+  state.counters["sigma_rel_err_vs_q10"] = worst;
 }
 
 }  // namespace

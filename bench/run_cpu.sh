@@ -16,25 +16,11 @@ out=${OUT_DIR:-bench/results/cpu-$(date -u +%Y-%m-%d)}
 mkdir -p "$work" "$out"
 data="$work/synth-ml-25m"
 
-{
-  echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "cpu:     $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc) cores"
-  echo "memory:  $(free -g | awk '/Mem:/ {print $2}') GiB"
-  echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min, at the start)"
-} | tee "$out/machine.txt"
-
-if [ ! -f "$data/ratings.csv" ]; then
-  "$build/cinefactor" data synth --preset ml-25m --seed 42 --out "$data"
-fi
-
-run() {  # name, command...
-  local name=$1
-  shift
-  echo "== $name"
-  "$@" 2>&1 | tee "$out/$name.txt"
-}
+. bench/lib.sh
+bench_header "$out"
+bench_synth "$build" "$data"
 export CINEFACTOR_BENCH_DATA="$data"
+run() { bench_run "$out" "$@"; }
 run load "$build/bench/bench_load" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 run load-pandas /usr/bin/python3 bench/peer_pandas_load.py "$data" --runs 3
 run factorize "$build/bench/bench_factorize" --benchmark_filter=data
