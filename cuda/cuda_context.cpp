@@ -63,21 +63,32 @@ std::int64_t CudaContext::free_memory() const {
   return static_cast<std::int64_t>(free_bytes);
 }
 
-// Each library handle is created into a local, bound to the stream and configured, and only then kept:
-// a failure half-way destroys it instead of leaving a handle without the stream or the math mode.
+namespace {
+
+// A library handle just created, configured by `configure`; destroyed again when configuring fails, so
+// that no handle is ever kept without its stream or settings.
+template <typename Handle, typename Destroy, typename Configure>
+Handle configured(Handle handle, Destroy destroy, Configure configure) {
+  try {
+    configure(handle);
+  } catch (...) {
+    static_cast<void>(destroy(handle));
+    throw;
+  }
+  return handle;
+}
+
+}  // namespace
+
 cublasHandle_t CudaContext::cublas() {
   if (!cublas_) {
     cublasHandle_t handle = nullptr;
     CINEFACTOR_CUDA_CHECK(cublasCreate(&handle));
-    try {
-      CINEFACTOR_CUDA_CHECK(cublasSetStream(handle, stream_));
+    cublas_ = configured(handle, cublasDestroy, [this](cublasHandle_t h) {
+      CINEFACTOR_CUDA_CHECK(cublasSetStream(h, stream_));
       // Results must not depend on the run: no TF32 or other reduced-precision tensor-core paths.
-      CINEFACTOR_CUDA_CHECK(cublasSetMathMode(handle, CUBLAS_PEDANTIC_MATH));
-    } catch (...) {
-      static_cast<void>(cublasDestroy(handle));
-      throw;
-    }
-    cublas_ = handle;
+      CINEFACTOR_CUDA_CHECK(cublasSetMathMode(h, CUBLAS_PEDANTIC_MATH));
+    });
   }
   return cublas_;
 }
@@ -86,13 +97,8 @@ cusparseHandle_t CudaContext::cusparse() {
   if (!cusparse_) {
     cusparseHandle_t handle = nullptr;
     CINEFACTOR_CUDA_CHECK(cusparseCreate(&handle));
-    try {
-      CINEFACTOR_CUDA_CHECK(cusparseSetStream(handle, stream_));
-    } catch (...) {
-      static_cast<void>(cusparseDestroy(handle));
-      throw;
-    }
-    cusparse_ = handle;
+    cusparse_ = configured(handle, cusparseDestroy,
+                           [this](cusparseHandle_t h) { CINEFACTOR_CUDA_CHECK(cusparseSetStream(h, stream_)); });
   }
   return cusparse_;
 }
@@ -101,13 +107,8 @@ cusolverDnHandle_t CudaContext::cusolver() {
   if (!cusolver_) {
     cusolverDnHandle_t handle = nullptr;
     CINEFACTOR_CUDA_CHECK(cusolverDnCreate(&handle));
-    try {
-      CINEFACTOR_CUDA_CHECK(cusolverDnSetStream(handle, stream_));
-    } catch (...) {
-      static_cast<void>(cusolverDnDestroy(handle));
-      throw;
-    }
-    cusolver_ = handle;
+    cusolver_ = configured(handle, cusolverDnDestroy,
+                           [this](cusolverDnHandle_t h) { CINEFACTOR_CUDA_CHECK(cusolverDnSetStream(h, stream_)); });
   }
   return cusolver_;
 }

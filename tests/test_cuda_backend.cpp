@@ -173,6 +173,18 @@ class BackendTest : public ::testing::Test {
     c.tolerance = 0.0;
     return c;
   }
+  // The masked NMF from `init` on this backend and on the CPU: the same loss history, and the loss this
+  // backend reports equal to the one recomputed densely from the state it returns.
+  engine::MaskedNmfState expect_masked_like_the_cpu(const RatingMatrix& x, const engine::MaskedNmfSettings& s,
+                                                    const engine::MaskedNmfState& init) {
+    engine::MaskedNmfState got = init;
+    engine::MaskedNmfState want = init;
+    const auto log = backend_->nmf_masked(x, s, got, control());
+    const auto ref = reference_->nmf_masked(x, s, want, control());
+    expect_histories_match(log, ref);
+    expect_relative(log.loss_history.back(), masked_loss(x, s, got), kDenseLossTolerance, "reported vs recomputed loss");
+    return got;
+  }
   std::unique_ptr<Factorizer> backend_;
   std::unique_ptr<Factorizer> reference_;
 };
@@ -214,12 +226,7 @@ TYPED_TEST(BackendTest, NmfMaskedMatchesTheCpuWithAndWithoutBiases) {
     init.global_offset = biases ? static_cast<float>(x.global_mean()) : 0.0f;
     init.factors = engine::nmf_init_random(x.n_users(), x.n_movies(), kRank, x.global_mean(), 9);
     engine::fit_scale_to_observed(x, init.global_offset, init.factors);
-    engine::MaskedNmfState got = init;
-    engine::MaskedNmfState want = init;
-    const auto log = this->backend_->nmf_masked(x, s, got, this->control());
-    const auto ref = this->reference_->nmf_masked(x, s, want, this->control());
-    expect_histories_match(log, ref);
-    expect_relative(log.loss_history.back(), masked_loss(x, s, got), kDenseLossTolerance, "reported vs recomputed loss");
+    const engine::MaskedNmfState got = this->expect_masked_like_the_cpu(x, s, init);
     ASSERT_EQ(got.user_bias.size(), biases ? static_cast<std::size_t>(x.n_users()) : 0u);
     ASSERT_EQ(got.movie_bias.size(), biases ? static_cast<std::size_t>(x.n_movies()) : 0u);
   }
@@ -236,12 +243,7 @@ TYPED_TEST(BackendTest, NmfMaskedMatchesTheCpuOnLongRows) {
   init.global_offset = static_cast<float>(x.global_mean());
   init.factors = engine::nmf_init_random(x.n_users(), x.n_movies(), 33, x.global_mean(), 4);  // 2 factors per lane
   engine::fit_scale_to_observed(x, init.global_offset, init.factors);
-  engine::MaskedNmfState got = init;
-  engine::MaskedNmfState want = init;
-  const auto log = this->backend_->nmf_masked(x, s, got, this->control());
-  const auto ref = this->reference_->nmf_masked(x, s, want, this->control());
-  expect_histories_match(log, ref);
-  expect_relative(log.loss_history.back(), masked_loss(x, s, got), kDenseLossTolerance, "reported vs recomputed loss");
+  this->expect_masked_like_the_cpu(x, s, init);
 }
 
 // Users with ~1,200 ratings each: the user side's long rows, without biases (no second walk over the
@@ -254,12 +256,7 @@ TYPED_TEST(BackendTest, NmfMaskedMatchesTheCpuOnLongUserRowsWithoutBiases) {
   engine::MaskedNmfState init;
   init.factors = engine::nmf_init_random(x.n_users(), x.n_movies(), 100, x.global_mean(), 6);
   engine::fit_scale_to_observed(x, init.global_offset, init.factors);
-  engine::MaskedNmfState got = init;
-  engine::MaskedNmfState want = init;
-  const auto log = this->backend_->nmf_masked(x, s, got, this->control());
-  const auto ref = this->reference_->nmf_masked(x, s, want, this->control());
-  expect_histories_match(log, ref);
-  expect_relative(log.loss_history.back(), masked_loss(x, s, got), kDenseLossTolerance, "reported vs recomputed loss");
+  this->expect_masked_like_the_cpu(x, s, init);
 }
 
 // Fewer users than movies (the QR workspace sized by the movie side), no power iteration and two, and
