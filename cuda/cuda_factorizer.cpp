@@ -59,9 +59,10 @@ void gemm_nn(CudaContext& ctx, std::int64_t rows, std::int64_t cols, std::int64_
 }
 
 // Gram matrices G = F^T F (k x k) of a row-major rows x k factor matrix F (column-major k x rows for
-// cuBLAS: G = F_cm F_cm^T), summed as the CPU backend sums them: float products over at most kGramBlocks
-// row blocks, then the blocks added in double in block order. A single SGEMM over 162,541 rows would
-// carry float rounding into the loss at the size of the default stopping tolerance.
+// cuBLAS: G = F_cm F_cm^T), summed the way the CPU backend sums them: float products over at most
+// kGramBlocks row blocks (of equal row counts here; the CPU balances its blocks by ratings), then the blocks
+// added in double in block order. A single SGEMM over 162,541 rows would carry float rounding into the
+// loss at the size of the default stopping tolerance.
 class BlockedGram {
  public:
   static constexpr std::int64_t kGramBlocks = kCudaGramBlocks;

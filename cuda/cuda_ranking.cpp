@@ -19,16 +19,18 @@ static_assert(cuda::kTopKMaxK == kCudaMaxRankingK, "the kernel's list capacity s
 
 namespace {
 
+// The movies are the excluded-movies matrix's columns: a model without factors (rank 0, as loaded from a
+// file: 0 x 0 factor matrices) is ranked by its offsets alone.
 void check_input(const CudaRankingInput& in) {
   if (!in.user_factors || !in.movie_factors || !in.excluded) throw InvalidArgument("cuda_rank_top_k: missing input");
   const auto& u = *in.user_factors;
   const auto& v = *in.movie_factors;
-  if (u.cols != v.cols) throw InvalidArgument("cuda_rank_top_k: user and movie factors differ in rank");
-  if (in.movie_offset.size() != static_cast<std::size_t>(v.rows)) {
+  const std::int64_t movies = in.excluded->cols;
+  if (in.movie_offset.size() != static_cast<std::size_t>(movies)) {
     throw InvalidArgument("cuda_rank_top_k: one movie offset per movie is needed");
   }
-  if ((v.cols > 0 && in.excluded->rows != u.rows) || in.excluded->cols != v.rows) {
-    throw InvalidArgument("cuda_rank_top_k: the excluded-movies matrix must be users x movies");
+  if (v.cols > 0 && (u.cols != v.cols || v.rows != movies || u.rows != in.excluded->rows)) {
+    throw InvalidArgument("cuda_rank_top_k: the factors must be users x rank and movies x rank");
   }
   for (const std::int32_t user : in.users) {
     if (user < 0 || user >= in.excluded->rows) throw InvalidArgument("cuda_rank_top_k: user index out of range");
@@ -42,16 +44,17 @@ std::vector<std::int32_t> cuda_rank_top_k(int device, const CudaRankingInput& in
   const DenseMatrix& user_factors = *in.user_factors;
   const DenseMatrix& movie_factors = *in.movie_factors;
   const SparseMatrix& excluded = *in.excluded;
-  const auto movies = static_cast<std::int32_t>(movie_factors.rows);
+  const auto movies = static_cast<std::int32_t>(excluded.cols);
   const auto rank = static_cast<int>(movie_factors.cols);
-  const CudaRankingWorkload workload{excluded.rows, movies, excluded.nnz(), rank, in.k,
-                                     static_cast<std::int64_t>(in.users.size())};
+  CudaRankingWorkload workload{excluded.rows, movies, excluded.nnz(), rank, in.k,
+                               static_cast<std::int64_t>(in.users.size()), 0};
   if (const std::string why = cuda_ranking_unsupported(workload); !why.empty()) throw InvalidArgument(why);
   if (in.k < 1) throw InvalidArgument("cuda_rank_top_k: k must be >= 1");
   std::vector<std::int32_t> lists(in.users.size() * static_cast<std::size_t>(in.k), -1);
-  if (in.users.empty()) return lists;
+  if (in.users.empty() || movies == 0) return lists;
 
   cuda::CudaContext ctx(device);
+  workload.multiprocessors = ctx.properties().multiProcessorCount;
   const std::int64_t batch = cuda_ranking_batch(workload, ctx.free_memory());
   const cudaStream_t stream = ctx.stream();
   cuda::DeviceBuffer<float> movie_factors_d(movie_factors.data.size(), stream);
@@ -72,6 +75,7 @@ std::vector<std::int32_t> cuda_rank_top_k(int device, const CudaRankingInput& in
   cuda::DeviceBuffer<std::int32_t> users_d(batch_size, stream);
   cuda::DeviceBuffer<std::int32_t> lists_d(batch_size * static_cast<std::size_t>(in.k), stream);
   std::vector<float> batch_factors(batch_factors_d.size());
+  if (rank == 0) scores_d.zero();  // the scores are the offsets alone
   const float one = 1.0f;
   const float zero = 0.0f;
   const auto total = static_cast<std::int64_t>(in.users.size());
@@ -89,9 +93,6 @@ std::vector<std::int32_t> cuda_rank_top_k(int device, const CudaRankingInput& in
       CINEFACTOR_CUDA_CHECK(cublasSgemm(ctx.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, movies, count, rank, &one,
                                         movie_factors_d.data(), rank, batch_factors_d.data(), rank, &zero,
                                         scores_d.data(), movies));
-    } else {
-      CINEFACTOR_CUDA_CHECK(cudaMemsetAsync(scores_d.data(), 0,
-                                            static_cast<std::size_t>(count) * movies * sizeof(float), stream));
     }
     const cuda::TopKArgs args{scores_d.data(), offset_d.data(), users_d.data(), indptr_d.data(),
                               indices_d.data(),  movies,         in.k,          lists_d.data()};

@@ -82,8 +82,13 @@ class CudaKernelProfile {
 
 // The longest list the GPU top-k keeps (each thread of a block keeps a best-first list of that size).
 inline constexpr int kCudaMaxRankingK = 256;
-// A user's excluded movies are a bitmap in shared memory: 48 KiB of bits.
-inline constexpr std::int64_t kCudaMaxRankingMovies = std::int64_t{48} * 1024 * 8;
+// A user's excluded movies are a bitmap in shared memory: the 48 KiB a launch may take without opting in,
+// less 128 bytes for the kernel's static shared memory.
+inline constexpr std::int64_t kCudaMaxRankingMovies = (std::int64_t{48} * 1024 - 128) * 8;
+// Each thread of the top-k kernel keeps its list (8-byte entries, capacity k rounded up to a power of two,
+// at least 16) in local memory, which the driver reserves for every thread that can be resident.
+inline constexpr std::int64_t kCudaRankingThreadsPerMultiprocessor = 2048;
+std::int64_t cuda_ranking_list_capacity(int k);
 // Users scored by one dense product; fewer when the device memory is short.
 inline constexpr std::int64_t kCudaMaxRankingBatch = 4096;
 
@@ -94,11 +99,13 @@ struct CudaRankingWorkload {
   int rank = 0;
   int k = 0;                  // list length
   std::int64_t ranked_users = 0;
+  int multiprocessors = 0;    // of the device: its local-memory reservation for the lists
 };
 
 // Users per batch so that everything fits into free_bytes (at most kCudaMaxRankingBatch and
-// ranked_users): the movie factors and offsets, the excluded-movies CSR (offsets and indices) and the
-// library reserve once, then per batch user a row of scores, its factors, its list and its index.
+// ranked_users): the movie factors and offsets, the excluded-movies CSR (offsets and indices), the
+// kernel's local memory (lists of every resident thread) and the library reserve once, then per batch
+// user a row of scores, its factors, its list and its index.
 // Throws CudaOutOfMemory when not even one user fits.
 std::int64_t cuda_ranking_batch(const CudaRankingWorkload& workload, std::int64_t free_bytes);
 

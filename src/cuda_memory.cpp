@@ -62,8 +62,18 @@ void require_cuda_memory(const CudaMemoryPlan& plan, std::int64_t free_bytes, co
                   free_bytes, gib(free_bytes)));
 }
 
+std::int64_t cuda_ranking_list_capacity(int k) {
+  constexpr std::int64_t kSmallestList = 16;
+  std::int64_t capacity = kSmallestList;
+  while (capacity < k) capacity *= 2;
+  return capacity;
+}
+
 std::int64_t cuda_ranking_batch(const CudaRankingWorkload& w, std::int64_t free_bytes) {
-  const std::int64_t fixed = w.movies * (w.rank + 1) * kFloat + (w.users + 1 + w.excluded) * kIndex +
+  constexpr std::int64_t kListEntry = kFloat + kIndex;
+  const std::int64_t lists = cuda_ranking_list_capacity(w.k) * kListEntry * kCudaRankingThreadsPerMultiprocessor *
+                             w.multiprocessors;
+  const std::int64_t fixed = w.movies * (w.rank + 1) * kFloat + (w.users + 1 + w.excluded) * kIndex + lists +
                              kCudaLibraryReserveBytes;
   const std::int64_t per_user = (w.movies + w.rank) * kFloat + (w.k + 1) * kIndex;
   const std::int64_t fits = free_bytes > fixed ? (free_bytes - fixed) / per_user : 0;
@@ -71,7 +81,7 @@ std::int64_t cuda_ranking_batch(const CudaRankingWorkload& w, std::int64_t free_
     CudaMemoryPlan plan;
     plan.matrix_bytes = (w.users + 1 + w.excluded) * kIndex;
     plan.factor_bytes = w.movies * (w.rank + 1) * kFloat;
-    plan.work_bytes = per_user;
+    plan.work_bytes = lists + per_user;
     require_cuda_memory(plan, free_bytes, "ranking one user");
   }
   return std::max<std::int64_t>(1, std::min({fits, kCudaMaxRankingBatch, std::max<std::int64_t>(1, w.ranked_users)}));

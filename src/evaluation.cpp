@@ -125,9 +125,6 @@ EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer,
   if (!trainer) throw InvalidArgument("evaluate needs a trainer");
   EvaluationResult result;
   result.options = options;
-  // Resolved once, after the first fit (the model's rank is known then), so that auto says only once where
-  // the lists are ranked.
-  RankingOptions ranking = options.ranking;
   std::vector<std::uint8_t> assignment;
   const int n_folds = options.protocol == Protocol::kfold ? options.folds : 1;
   if (options.protocol == Protocol::kfold)
@@ -154,10 +151,14 @@ EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer,
       fr.fit_memory_bytes =
           fr.peak_reset && rss_before >= 0 ? std::max<std::int64_t>(0, fr.peak_memory_bytes - rss_before) : 0;
       check_model(model, split.train);
-      if (fold == 0) ranking.device = resolve_ranking_device(model, split.train, ranking);
+      // Said once, after the first fit (the model's rank is known then); every fold chooses again, so a
+      // later fold that no longer fits on the device ranks on the CPU under auto.
+      if (fold == 0 && options.ranking.device == Device::automatic) {
+        resolve_ranking_device(model, split.train, options.ranking);
+      }
 
       const auto t1 = std::chrono::steady_clock::now();
-      fr.metrics = fold_metrics(model, split, ranking, fr);
+      fr.metrics = fold_metrics(model, split, options.ranking, fr);
       fr.eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     }
     if (fold == 0) {

@@ -206,40 +206,56 @@ RatingErrors rating_errors(const Model& model, const RatingMatrix& test) {
 
 namespace {
 
-// Why the GPU cannot rank these lists, or empty when it can; *device receives the device to use.
-std::string cuda_ranking_unusable(const Model& model, const RatingMatrix& train, const RankingOptions& options,
-                                  CudaDevice* device) {
-  if (!CINEFACTOR_HAS_CUDA) return "this build has no CUDA backend";
-  const CudaProbe probe = probe_cuda();
-  if (probe.devices.empty()) return probe.reason;
-  *device = probe.devices.front();
-  const engine::CudaRankingWorkload workload{train.n_users(), train.n_movies(), train.nnz(), model.rank(),
-                                             normalized_ks(options.ks).back(), train.n_users()};
-  if (std::string why = engine::cuda_ranking_unsupported(workload); !why.empty()) return why;
-  try {
-    engine::cuda_ranking_batch(workload, device->free_memory);
-  } catch (const CudaOutOfMemory& e) {
-    return e.what();
+// Where ranking_metrics ranks for options.device, and for automatic why not on the GPU (logged by the caller).
+struct RankingChoice {
+  Device device = Device::cpu;
+  CudaDevice cuda;      // when device is cuda
+  std::string why_not;  // when a CUDA device was wanted but cannot be used
+};
+
+RankingChoice choose_ranking_device(const Model& model, const RatingMatrix& train, const RankingOptions& options) {
+  RankingChoice choice;
+  if (options.device == Device::cpu) return choice;
+  const CudaProbe probe = CINEFACTOR_HAS_CUDA ? probe_cuda() : CudaProbe{};
+  if (!CINEFACTOR_HAS_CUDA) {
+    choice.why_not = "this build has no CUDA backend";
+  } else if (probe.devices.empty()) {
+    choice.why_not = probe.reason;
+  } else {
+    choice.cuda = probe.devices.front();
+    const engine::CudaRankingWorkload workload{train.n_users(), train.n_movies(), train.nnz(),
+                                               model.rank(),    normalized_ks(options.ks).back(),
+                                               train.n_users(), choice.cuda.multiprocessors};
+    choice.why_not = engine::cuda_ranking_unsupported(workload);
+    if (choice.why_not.empty()) {
+      try {
+        engine::cuda_ranking_batch(workload, choice.cuda.free_memory);
+      } catch (const CudaOutOfMemory& e) {
+        choice.why_not = e.what();
+      }
+    }
   }
-  return {};
+  if (options.device == Device::cuda && !choice.why_not.empty()) {
+    throw Error("--device cuda: no usable CUDA device for ranking: " + choice.why_not);
+  }
+  choice.device = choice.why_not.empty() ? Device::cuda : Device::cpu;
+  return choice;
+}
+
+void log_choice(const RankingChoice& choice, spdlog::level::level_enum level) {
+  if (choice.device == Device::cuda) {
+    spdlog::log(level, "device auto: ranking on cuda:{} ({})", choice.cuda.index, choice.cuda.name);
+  } else {
+    spdlog::log(level, "device auto: ranking on the CPU ({})", choice.why_not);
+  }
 }
 
 }  // namespace
 
 Device resolve_ranking_device(const Model& model, const RatingMatrix& train, const RankingOptions& options) {
-  if (options.device == Device::cpu) return Device::cpu;
-  CudaDevice device;
-  const std::string why_not = cuda_ranking_unusable(model, train, options, &device);
-  if (options.device == Device::cuda) {
-    if (!why_not.empty()) throw Error("--device cuda: no usable CUDA device for ranking: " + why_not);
-    return Device::cuda;
-  }
-  if (why_not.empty()) {
-    spdlog::info("device auto: ranking on cuda:{} ({})", device.index, device.name);
-    return Device::cuda;
-  }
-  spdlog::info("device auto: ranking on the CPU ({})", why_not);
-  return Device::cpu;
+  const RankingChoice choice = choose_ranking_device(model, train, options);
+  if (options.device == Device::automatic) log_choice(choice, spdlog::level::info);
+  return choice.device;
 }
 
 RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, const RatingMatrix& test,
@@ -251,7 +267,9 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
   if (!std::isfinite(options.relevance_threshold))
     throw InvalidArgument("the relevance threshold must be finite");
   const auto ks = normalized_ks(options.ks);
-  const Device device = resolve_ranking_device(model, train, options);
+  const RankingChoice choice = choose_ranking_device(model, train, options);
+  // evaluate() says once per run where auto ranks (resolve_ranking_device); per call it is a debug line.
+  if (options.device == Device::automatic) log_choice(choice, spdlog::level::debug);
   const int max_k = ks.back();
   const auto n_ks = ks.size();
   const auto discount = discounts(max_k);
@@ -306,8 +324,8 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
   RankingReport report;
 
-  if (device == Device::cuda) {
-    const CudaDevice cuda_device = probe_cuda().devices.front();
+  if (choice.device == Device::cuda) {
+    const CudaDevice& cuda_device = choice.cuda;
     report.device = fmt::format("cuda:{} ({})", cuda_device.index, cuda_device.name);
     engine::CudaRankingInput in;
     in.user_factors = &model.user_factors;

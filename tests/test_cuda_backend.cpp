@@ -460,20 +460,30 @@ TYPED_TEST(BackendTest, RankingEqualsAFullSortOnExactScores) {
   options.show_progress = false;
   options.min_ratings = kMinRatings;
   options.device = TypeParam::kDevice;
-  const RankingReport got = ranking_metrics(model, train, held_out, options);
-  EXPECT_EQ(got.device.rfind(device_name(TypeParam::kDevice), 0), 0u) << got.device;
-  const ReferenceRanking want = full_sort_reference(model, train, held_out, ks, options.relevance_threshold, kMinRatings);
-  ASSERT_EQ(got.users_evaluated, want.users);
-  ASSERT_EQ(got.at_k.size(), ks.size());
-  for (const auto& r : got.at_k) {
-    SCOPED_TRACE("k = " + std::to_string(r.k));
-    const RankingAtK& w = want.at_k.at(r.k);
-    EXPECT_NEAR(r.precision, w.precision, kTolerance);
-    EXPECT_NEAR(r.recall, w.recall, kTolerance);
-    EXPECT_NEAR(r.ndcg, w.ndcg, kTolerance);
-    EXPECT_NEAR(r.map, w.map, kTolerance);
-    EXPECT_NEAR(r.hitrate, w.hitrate, kTolerance);
-    EXPECT_NEAR(r.coverage, w.coverage, kTolerance);
+  // With the factors, and without (rank 0, 0 x 0 factor matrices as a model file of a baseline holds):
+  // then the movie biases alone rank.
+  for (const bool factors : {true, false}) {
+    SCOPED_TRACE(factors ? "rank 5" : "rank 0");
+    if (!factors) {
+      model.user_factors = DenseMatrix();
+      model.movie_factors = DenseMatrix();
+    }
+    const RankingReport got = ranking_metrics(model, train, held_out, options);
+    EXPECT_EQ(got.device.rfind(device_name(TypeParam::kDevice), 0), 0u) << got.device;
+    const ReferenceRanking want =
+        full_sort_reference(model, train, held_out, ks, options.relevance_threshold, kMinRatings);
+    ASSERT_EQ(got.users_evaluated, want.users);
+    ASSERT_EQ(got.at_k.size(), ks.size());
+    for (const auto& r : got.at_k) {
+      SCOPED_TRACE("k = " + std::to_string(r.k));
+      const RankingAtK& w = want.at_k.at(r.k);
+      EXPECT_NEAR(r.precision, w.precision, kTolerance);
+      EXPECT_NEAR(r.recall, w.recall, kTolerance);
+      EXPECT_NEAR(r.ndcg, w.ndcg, kTolerance);
+      EXPECT_NEAR(r.map, w.map, kTolerance);
+      EXPECT_NEAR(r.hitrate, w.hitrate, kTolerance);
+      EXPECT_NEAR(r.coverage, w.coverage, kTolerance);
+    }
   }
 }
 
@@ -623,9 +633,10 @@ TEST(DeviceSelection, RankingOnCudaWithoutADeviceFailsAndAutoFallsBack) {
   }
   options.device = Device::automatic;
   LogCapture capture;
+  EXPECT_EQ(resolve_ranking_device(model, split.train, options), Device::cpu);
+  EXPECT_NE(capture.text().find("device auto: ranking on the CPU ("), std::string::npos) << capture.text();
   const RankingReport report = ranking_metrics(model, split.train, split.test, options);
   EXPECT_EQ(report.device, "cpu");
-  EXPECT_NE(capture.text().find("device auto: ranking on the CPU ("), std::string::npos) << capture.text();
 }
 
 TEST(DeviceSelection, CliEvaluateRanksWhereItTrainsAndReportsIt) {
@@ -659,10 +670,17 @@ TEST(CudaRankingPlan, BatchFitsTheFreeMemoryAndLimitsAreNamed) {
   w.k = 10;
   w.movies = engine::kCudaMaxRankingMovies + 1;
   EXPECT_NE(engine::cuda_ranking_unsupported(w).find("movies exceed"), std::string::npos);
-  // ML-25M, k = 64, top 10: batches of 4,096 users need about 1.3 GB, far below an H100's 80 GB.
-  const engine::CudaRankingWorkload ml25m{162541, 59047, 20000076, 64, 10, 160000};
+  // The lists in local memory: capacity 16 (k = 10) x 8 bytes for each of 2,048 threads on each of 3 SMs.
+  w.movies = 500;
+  w.multiprocessors = 3;
+  EXPECT_EQ(engine::cuda_ranking_batch(w, fixed + 16 * 8 * 2048 * 3 + 37 * per_user + 5), 37);
+  EXPECT_EQ(engine::cuda_ranking_list_capacity(1), 16);
+  EXPECT_EQ(engine::cuda_ranking_list_capacity(17), 32);
+  EXPECT_EQ(engine::cuda_ranking_list_capacity(256), 256);
+  // ML-25M, k = 64, top 10, an H100's 132 SMs: batches of 4,096 users need about 1.4 GB, far below its 80 GB.
+  const engine::CudaRankingWorkload ml25m{162541, 59047, 20000076, 64, 10, 160000, 132};
   EXPECT_EQ(engine::cuda_ranking_batch(ml25m, std::int64_t{80} << 30), engine::kCudaMaxRankingBatch);
-  EXPECT_EQ(engine::cuda_ranking_batch(ml25m, std::int64_t{1} << 30), 2999);
+  EXPECT_EQ(engine::cuda_ranking_batch(ml25m, std::int64_t{1} << 30), 2853);
 }
 
 TEST(CudaMemoryEstimate, CountsEveryArrayOfAShape) {

@@ -89,9 +89,10 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
                               const RankingOptions& options = {});
 
 // The device ranking_metrics runs on for options.device: cpu stays cpu; cuda is returned when the build
-// has CUDA, a device is present, the lists fit the GPU top-k (k <= 256, <= 393,216 movies) and one batch
+// has CUDA, a device is present, the lists fit the GPU top-k (k <= 256, <= 392,192 movies) and one batch
 // fits into the free device memory, otherwise Error("--device cuda: no usable CUDA device for ranking:
-// <why>"); automatic returns whichever of the two is usable and logs one line saying which and why.
+// <why>"); automatic returns whichever of the two is usable and logs one line (info) saying which and why.
+// ranking_metrics makes the same choice on every call (logging it at debug level for automatic).
 Device resolve_ranking_device(const Model& model, const RatingMatrix& train, const RankingOptions& options);
 
 // The `k` best movies of `scores` (descending score, lower index first on ties, NaN last), never
