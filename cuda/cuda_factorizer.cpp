@@ -507,18 +507,23 @@ SvdResult CudaFactorizer::truncated_svd(const RatingMatrix& ratings, const SvdSe
 // ---------------------------------------------------------------------------------------------------
 // DeviceCsr, SpmmPlan, KernelTimer
 
+DeviceBuffer<std::int32_t> upload_offsets(CudaContext& ctx, const std::vector<std::int64_t>& indptr) {
+  std::vector<std::int32_t> offsets(indptr.size());
+  std::transform(indptr.begin(), indptr.end(), offsets.begin(),
+                 [](std::int64_t v) { return static_cast<std::int32_t>(v); });
+  DeviceBuffer<std::int32_t> d(offsets.size(), ctx.stream());
+  d.upload(offsets);
+  return d;
+}
+
 DeviceCsr::DeviceCsr(CudaContext& ctx, const SparseMatrix& x, float shift)
     : rows(x.rows),
       cols(x.cols),
       nnz(x.nnz()),
-      indptr(static_cast<std::size_t>(x.rows) + 1, ctx.stream()),
+      indptr(upload_offsets(ctx, x.indptr)),
       indices(static_cast<std::size_t>(x.nnz()), ctx.stream()),
       values(static_cast<std::size_t>(x.nnz()), ctx.stream()) {
   to_int32(nnz, "the number of ratings");
-  std::vector<std::int32_t> offsets(x.indptr.size());
-  std::transform(x.indptr.begin(), x.indptr.end(), offsets.begin(),
-                 [](std::int64_t v) { return static_cast<std::int32_t>(v); });
-  indptr.upload(offsets);
   indices.upload(x.indices);
   if (shift == 0.0f) {
     values.upload(x.values);

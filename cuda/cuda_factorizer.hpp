@@ -14,6 +14,10 @@
 
 namespace cinefactor::engine::cuda {
 
+// CSR row offsets (int64 on the host) as the int32 offsets the device code and cuSPARSE take; the caller
+// has checked that the entries fit int32 (kCudaMaxNnz).
+DeviceBuffer<std::int32_t> upload_offsets(CudaContext& ctx, const std::vector<std::int64_t>& indptr);
+
 // A CSR matrix on the device (int32 offsets and columns, float32 values) and its cuSPARSE descriptor.
 class DeviceCsr {
  public:

@@ -11,6 +11,7 @@
 #include "cinefactor/error.hpp"
 #include "cuda_backend.hpp"
 #include "cuda_context.hpp"
+#include "cuda_factorizer.hpp"
 #include "ranking_kernels.cuh"
 
 namespace cinefactor::engine {
@@ -61,11 +62,7 @@ std::vector<std::int32_t> cuda_rank_top_k(int device, const CudaRankingInput& in
   movie_factors_d.upload(movie_factors.data);
   cuda::DeviceBuffer<float> offset_d(in.movie_offset.size(), stream);
   offset_d.upload(in.movie_offset);
-  std::vector<std::int32_t> indptr(excluded.indptr.size());
-  std::transform(excluded.indptr.begin(), excluded.indptr.end(), indptr.begin(),
-                 [](std::int64_t v) { return static_cast<std::int32_t>(v); });
-  cuda::DeviceBuffer<std::int32_t> indptr_d(indptr.size(), stream);
-  indptr_d.upload(indptr);
+  const cuda::DeviceBuffer<std::int32_t> indptr_d = cuda::upload_offsets(ctx, excluded.indptr);
   cuda::DeviceBuffer<std::int32_t> indices_d(excluded.indices.size(), stream);
   indices_d.upload(excluded.indices);
 

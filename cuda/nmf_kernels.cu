@@ -85,6 +85,40 @@ __device__ __forceinline__ void accumulate_masked_entry(const MaskedSideArgs& a,
   }
 }
 
+// The residual r_e - <self, other_e> - (offset + b_col, with biases) of entry e with the row's new factors,
+// by one warp, in double (the second walk of a masked update).
+template <int PerLane>
+__device__ __forceinline__ double masked_residual(const MaskedSideArgs& a, std::int64_t e, int lane,
+                                                  const float (&s)[PerLane]) {
+  const std::int32_t c = a.indices[e];
+  const float* __restrict__ orow = a.other + static_cast<std::int64_t>(c) * a.k;
+  float dot = 0.0f;
+#pragma unroll
+  for (int i = 0; i < PerLane; ++i) {
+    const int f = lane + i * kWarp;
+    dot += s[i] * (f < a.k ? orow[f] : 0.0f);
+  }
+  dot = warp_sum(dot);
+  return static_cast<double>(a.values[e]) - dot -
+         (a.self_bias != nullptr ? static_cast<double>(a.offset) + a.other_bias[c] : 0.0);
+}
+
+// The row's bias refit in closed form from its residual sum, b = sum / (n + l2_bias) (0 without biases),
+// and the row's squared error with that bias: sum (resid - b)^2 = sum_sq - 2 b sum + n b^2.
+struct RowBias {
+  double bias;
+  double squared_error;
+};
+
+__device__ __forceinline__ RowBias refit_row_bias(const MaskedSideArgs& a, double sum, double sum_sq, double n) {
+  double b = 0.0;
+  if (a.self_bias != nullptr) {
+    const double denom = n + a.l2_bias;
+    b = denom > 0.0 ? sum / denom : 0.0;
+  }
+  return {b, sum_sq - 2.0 * b * sum + n * b * b};
+}
+
 // One masked multiplicative update of every row of `self`, one warp per row, the row's factors spread
 // over the lanes (factor f in lane f % 32, register f / 32). The update of cpu/nmf.cpp's mu_masked_side:
 //   y_e = r_e - offset - b_row - b_col,  num = sum_e max(y_e, 0) other_e,
@@ -131,28 +165,16 @@ __global__ void __launch_bounds__(kBlockThreads) nmf_masked_side_kernel(MaskedSi
     double sum = 0.0;
     double sum_sq = 0.0;
     for (std::int32_t e = begin; e < end; ++e) {
-      const std::int32_t c = a.indices[e];
-      const float* __restrict__ orow = a.other + static_cast<std::int64_t>(c) * a.k;
-      float dot = 0.0f;
-#pragma unroll
-      for (int i = 0; i < PerLane; ++i) {
-        const int f = lane + i * kWarp;
-        dot += s[i] * (f < a.k ? orow[f] : 0.0f);
-      }
-      dot = warp_sum(dot);
-      const double resid = static_cast<double>(a.values[e]) - dot -
-                           (biases ? static_cast<double>(a.offset) + a.other_bias[c] : 0.0);
+      const double resid = masked_residual<PerLane>(a, e, lane, s);
       sum += resid;
       sum_sq += resid * resid;
     }
-    double b = 0.0;
+    const RowBias fit = refit_row_bias(a, sum, sum_sq, static_cast<double>(n));
     if (biases) {
-      const double denom = static_cast<double>(n) + a.l2_bias;
-      b = denom > 0.0 ? sum / denom : 0.0;
-      if (lane == 0) a.self_bias[r] = static_cast<float>(b);
-      acc[2] += b * b;
+      if (lane == 0) a.self_bias[r] = static_cast<float>(fit.bias);
+      acc[2] += fit.bias * fit.bias;
     }
-    acc[0] += sum_sq - 2.0 * b * sum + static_cast<double>(n) * b * b;
+    acc[0] += fit.squared_error;
   }
   block_accumulate<3>(acc, a.sums);
 }
@@ -229,17 +251,7 @@ __global__ void __launch_bounds__(kLongRowThreads) nmf_masked_long_row_kernel(Ma
   double sum_sq = 0.0;
   if (a.second_walk) {
     for (std::int64_t e = begin + warp; e < end; e += kLongRowWarps) {
-      const std::int32_t c = a.indices[e];
-      const float* __restrict__ orow = a.other + static_cast<std::int64_t>(c) * a.k;
-      float dot = 0.0f;
-#pragma unroll
-      for (int i = 0; i < PerLane; ++i) {
-        const int f = lane + i * kWarp;
-        dot += s[i] * (f < a.k ? orow[f] : 0.0f);
-      }
-      dot = warp_sum(dot);
-      const double resid = static_cast<double>(a.values[e]) - dot -
-                           (biases ? static_cast<double>(a.offset) + a.other_bias[c] : 0.0);
+      const double resid = masked_residual<PerLane>(a, e, lane, s);
       sum += resid;
       sum_sq += resid * resid;
     }
@@ -258,14 +270,12 @@ __global__ void __launch_bounds__(kLongRowThreads) nmf_masked_long_row_kernel(Ma
     sum += partial_sums[w][0];
     sum_sq += partial_sums[w][1];
   }
-  double b = 0.0;
+  const RowBias fit = refit_row_bias(a, sum, sum_sq, static_cast<double>(n));
   if (biases) {
-    const double denom = static_cast<double>(n) + a.l2_bias;
-    b = denom > 0.0 ? sum / denom : 0.0;
-    a.self_bias[r] = static_cast<float>(b);
-    atomicAdd(a.sums + 2, b * b);
+    a.self_bias[r] = static_cast<float>(fit.bias);
+    atomicAdd(a.sums + 2, fit.bias * fit.bias);
   }
-  atomicAdd(a.sums, sum_sq - 2.0 * b * sum + static_cast<double>(n) * b * b);
+  atomicAdd(a.sums, fit.squared_error);
 }
 
 }  // namespace

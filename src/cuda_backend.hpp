@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cinefactor/device.hpp"
 #include "factorizer.hpp"
 
 namespace cinefactor::engine {
@@ -76,6 +77,10 @@ class CudaKernelProfile {
   // 2 x memory clock x bus width (double data rate), from cudaDeviceProp.
   virtual double peak_bandwidth_bytes_per_second() const = 0;
 };
+
+// The device every CUDA job runs on: empty, with *device set to the first device the probe found, or why
+// there is none (this build has no CUDA backend, or the probe's reason).
+std::string first_cuda_device(CudaDevice* device);
 
 // ---------------------------------------------------------------------------------------------------
 // Ranking on the device (the evaluation's batch scoring + top-k; see ranking_metrics)

@@ -1,8 +1,10 @@
-// Device-memory estimate of the CUDA backend (see cuda_backend.hpp): arithmetic only, no CUDA calls.
+// Device-memory estimates and the device choice of the CUDA backend (see cuda_backend.hpp): arithmetic and
+// the probe of device.hpp, no CUDA calls of their own.
 #include <fmt/format.h>
 
 #include <algorithm>
 
+#include "cinefactor/device.hpp"
 #include "cinefactor/error.hpp"
 #include "cuda_backend.hpp"
 
@@ -60,6 +62,14 @@ void require_cuda_memory(const CudaMemoryPlan& plan, std::int64_t free_bytes, co
                   "but only {} bytes ({:.2f} GiB) are free",
                   what, needed, gib(needed), plan.matrix_bytes, plan.factor_bytes, plan.work_bytes, plan.reserve_bytes,
                   free_bytes, gib(free_bytes)));
+}
+
+std::string first_cuda_device(CudaDevice* device) {
+  if (!CINEFACTOR_HAS_CUDA) return "this build has no CUDA backend";
+  const CudaProbe probe = probe_cuda();
+  if (probe.devices.empty()) return probe.reason;
+  *device = probe.devices.front();
+  return {};
 }
 
 std::int64_t cuda_ranking_list_capacity(int k) {

@@ -213,27 +213,25 @@ struct RankingChoice {
   std::string why_not;  // when a CUDA device was wanted but cannot be used
 };
 
+// Why the GPU top-k cannot take this job on a device with free_bytes free, or empty.
+std::string ranking_unfit(const engine::CudaRankingWorkload& workload, std::int64_t free_bytes) {
+  if (std::string why = engine::cuda_ranking_unsupported(workload); !why.empty()) return why;
+  try {
+    engine::cuda_ranking_batch(workload, free_bytes);
+  } catch (const CudaOutOfMemory& e) {
+    return e.what();
+  }
+  return {};
+}
+
 RankingChoice choose_ranking_device(const Model& model, const RatingMatrix& train, const RankingOptions& options) {
   RankingChoice choice;
   if (options.device == Device::cpu) return choice;
-  const CudaProbe probe = CINEFACTOR_HAS_CUDA ? probe_cuda() : CudaProbe{};
-  if (!CINEFACTOR_HAS_CUDA) {
-    choice.why_not = "this build has no CUDA backend";
-  } else if (probe.devices.empty()) {
-    choice.why_not = probe.reason;
-  } else {
-    choice.cuda = probe.devices.front();
-    const engine::CudaRankingWorkload workload{train.n_users(), train.n_movies(), train.nnz(),
-                                               model.rank(),    normalized_ks(options.ks).back(),
-                                               train.n_users(), choice.cuda.multiprocessors};
-    choice.why_not = engine::cuda_ranking_unsupported(workload);
-    if (choice.why_not.empty()) {
-      try {
-        engine::cuda_ranking_batch(workload, choice.cuda.free_memory);
-      } catch (const CudaOutOfMemory& e) {
-        choice.why_not = e.what();
-      }
-    }
+  choice.why_not = engine::first_cuda_device(&choice.cuda);
+  if (choice.why_not.empty()) {
+    choice.why_not = ranking_unfit({train.n_users(), train.n_movies(), train.nnz(), model.rank(),
+                                    normalized_ks(options.ks).back(), train.n_users(), choice.cuda.multiprocessors},
+                                   choice.cuda.free_memory);
   }
   if (options.device == Device::cuda && !choice.why_not.empty()) {
     throw Error("--device cuda: no usable CUDA device for ranking: " + choice.why_not);

@@ -56,10 +56,7 @@ std::optional<engine::CudaMemoryPlan> cuda_plan(const RatingMatrix& ratings, con
 
 // Why the CUDA backend cannot train this job, or empty when it can; *device receives the device to use.
 std::string cuda_unusable(const RatingMatrix& ratings, const TrainOptions& o, CudaDevice* device) {
-  if (!CINEFACTOR_HAS_CUDA) return "this build has no CUDA backend";
-  const CudaProbe probe = probe_cuda();
-  if (probe.devices.empty()) return probe.reason;
-  *device = probe.devices.front();
+  if (std::string why = engine::first_cuda_device(device); !why.empty()) return why;
   if (ratings.nnz() > engine::kCudaMaxNnz) {
     return fmt::format("{} ratings exceed the CUDA backend's int32 index range", ratings.nnz());
   }

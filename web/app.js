@@ -20,6 +20,17 @@
     return a;
   }
 
+  // A movie's trailer / IMDb / TMDB links (those it has), as one paragraph.
+  function movieLinks(links) {
+    var p = el('p', 'links');
+    if (links) {
+      if (links.trailer) p.appendChild(link(links.trailer, 'Trailer'));
+      if (links.imdb) p.appendChild(link(links.imdb, 'IMDb'));
+      if (links.tmdb) p.appendChild(link(links.tmdb, 'TMDB'));
+    }
+    return p;
+  }
+
   // A card's poster image, as the server renders it.
   function poster(movie) {
     var img = el('img', 'poster');
@@ -92,13 +103,7 @@
       rating.appendChild(out);
       rating.appendChild(input);
       body.appendChild(rating);
-      var links = el('p', 'links');
-      if (movie.links) {
-        if (movie.links.trailer) links.appendChild(link(movie.links.trailer, 'Trailer'));
-        if (movie.links.imdb) links.appendChild(link(movie.links.imdb, 'IMDb'));
-        if (movie.links.tmdb) links.appendChild(link(movie.links.tmdb, 'TMDB'));
-      }
-      body.appendChild(links);
+      body.appendChild(movieLinks(movie.links));
       card.appendChild(body);
       return card;
     }
@@ -300,11 +305,7 @@
         });
         body.appendChild(because);
       }
-      var links = el('p', 'links');
-      if (movie.links.trailer) links.appendChild(link(movie.links.trailer, 'Trailer'));
-      if (movie.links.imdb) links.appendChild(link(movie.links.imdb, 'IMDb'));
-      if (movie.links.tmdb) links.appendChild(link(movie.links.tmdb, 'TMDB'));
-      body.appendChild(links);
+      body.appendChild(movieLinks(movie.links));
       card.appendChild(body);
       return card;
     }
