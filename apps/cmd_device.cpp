@@ -9,7 +9,8 @@
 namespace cinefactor::cli {
 
 void register_device_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("device", "List the CUDA devices this build can use, or say why there is none");
+  auto* cmd =
+      app.add_subcommand("device", "List the CUDA devices this build can use, or say why there is none");
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "Print one JSON object");
   cmd->callback([json] {
@@ -20,12 +21,13 @@ void register_device_command(CLI::App& app) {
                          {"runtime_version", probe.runtime_version},
                          {"devices", nlohmann::json::array()}};
       for (const auto& d : probe.devices) {
-        out["devices"].push_back({{"index", d.index},
-                                  {"name", d.name},
-                                  {"compute_capability", fmt::format("{}.{}", d.compute_major, d.compute_minor)},
-                                  {"total_memory", d.total_memory},
-                                  {"free_memory", d.free_memory},
-                                  {"multiprocessors", d.multiprocessors}});
+        out["devices"].push_back(
+            {{"index", d.index},
+             {"name", d.name},
+             {"compute_capability", fmt::format("{}.{}", d.compute_major, d.compute_minor)},
+             {"total_memory", d.total_memory},
+             {"free_memory", d.free_memory},
+             {"multiprocessors", d.multiprocessors}});
       }
       if (probe.devices.empty()) out["reason"] = probe.reason;
       fmt::print("{}\n", out.dump(2));
@@ -36,8 +38,9 @@ void register_device_command(CLI::App& app) {
       return;
     }
     for (const auto& d : probe.devices) {
-      fmt::print("cuda:{} {} (compute {}.{}, {} SMs, {:.1f} GiB, {:.1f} GiB free)\n", d.index, d.name, d.compute_major,
-                 d.compute_minor, d.multiprocessors, static_cast<double>(d.total_memory) / (1 << 30),
+      fmt::print("cuda:{} {} (compute {}.{}, {} SMs, {:.1f} GiB, {:.1f} GiB free)\n", d.index, d.name,
+                 d.compute_major, d.compute_minor, d.multiprocessors,
+                 static_cast<double>(d.total_memory) / (1 << 30),
                  static_cast<double>(d.free_memory) / (1 << 30));
     }
   });

@@ -1,6 +1,7 @@
 // `cinefactor evaluate`: offline evaluation of one algorithm on a dataset (holdout or k-fold).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -11,7 +12,8 @@
 namespace cinefactor::cli {
 
 void register_evaluate_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("evaluate", "Evaluate an algorithm offline: rating (RMSE, MAE) and ranking metrics");
+  auto* cmd =
+      app.add_subcommand("evaluate", "Evaluate an algorithm offline: rating (RMSE, MAE) and ranking metrics");
   struct Args {
     TrainFlags flags;
     std::string protocol = "holdout";
@@ -27,30 +29,38 @@ void register_evaluate_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   add_train_flags(cmd, args->flags);
   cmd->add_option("--protocol", args->protocol, "holdout (one split) or kfold")
-      ->check(CLI::IsMember({"holdout", "kfold"}))
+      ->check(CLI::IsMember(protocol_names()))
       ->capture_default_str();
-  cmd->add_option("--split", args->split,
-                  "holdout split: random (by rating), per-user, temporal (each user's latest), temporal-global")
-      ->check(CLI::IsMember({"random", "per-user", "temporal", "temporal-global"}))
+  cmd->add_option(
+         "--split", args->split,
+         "holdout split: random (by rating), per-user, temporal (each user's latest), temporal-global")
+      ->check(CLI::IsMember(split_kind_names()))
       ->capture_default_str();
   cmd->add_option("--test-fraction", args->test_fraction, "holdout: fraction of ratings held out")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  cmd->add_option("--folds", args->folds, "kfold: number of folds")->check(CLI::Range(2, 255))->capture_default_str();
-  cmd->add_option("--split-seed", args->split_seed, "Seed of the split / fold assignment")->capture_default_str();
+  cmd->add_option("--folds", args->folds, "kfold: number of folds")
+      ->check(CLI::Range(2, 255))
+      ->capture_default_str();
+  cmd->add_option("--split-seed", args->split_seed, "Seed of the split / fold assignment")
+      ->capture_default_str();
   cmd->add_option("--at", args->ks, "Cut-offs k of the ranking metrics (repeatable)")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   cmd->add_option("--relevance", args->relevance, "Held-out ratings at or above this count as relevant")
       ->capture_default_str();
-  cmd->add_option("--min-ratings", args->min_ratings,
-                  "Rank only movies with at least this many training ratings (the recommender's popularity floor)")
+  cmd->add_option(
+         "--min-ratings", args->min_ratings,
+         "Rank only movies with at least this many training ratings (the recommender's popularity floor)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object (keys: metrics, metrics_std, fit_seconds, ...)");
   cmd->callback([args] {
-    const TrainOptions train_options = resolve_train_options(args->flags);
+    TrainOptions train_options = resolve_train_options(args->flags);
     const Dataset data = load_dataset(args->flags.data, resolve_load_options(args->flags));
+    // One device decision for the whole run: every fold trains and ranks on this backend.
+    train_options.backend =
+        select_backend(data.ratings, train_options, *std::max_element(args->ks.begin(), args->ks.end()));
 
     EvaluationOptions options;
     options.protocol = *parse_protocol(args->protocol);
@@ -63,8 +73,9 @@ void register_evaluate_command(CLI::App& app) {
     options.ranking.threads = train_options.threads;
     options.ranking.min_ratings = args->min_ratings;
     options.ranking.device = train_options.device;
-    const EvaluationResult result =
-        evaluate(data.ratings, [&](const RatingMatrix& m) { return train(m, train_options); }, options);
+    options.ranking.backend = train_options.backend;
+    const EvaluationResult result = evaluate(
+        data.ratings, [&](const RatingMatrix& m) { return train(m, train_options); }, options);
 
     if (args->json) {
       auto out = to_json(result);
@@ -73,7 +84,8 @@ void register_evaluate_command(CLI::App& app) {
       return;
     }
     fmt::print("{} (k = {}) on {}: {} {}, {} fold(s)\n", result.algorithm, result.rank, args->flags.data,
-               args->protocol, options.protocol == Protocol::holdout ? args->split : "random", result.folds.size());
+               args->protocol, options.protocol == Protocol::holdout ? args->split : "random",
+               result.folds.size());
     for (const auto& [name, value] : result.mean) {
       const auto spread = result.stddev.find(name);
       fmt::print("  {:<14} {:.4f}", name, value);

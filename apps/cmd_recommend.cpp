@@ -18,14 +18,16 @@ namespace {
 VisitorRating parse_rating(const Model& model, const std::string& text) {
   const auto eq = text.rfind('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
-    throw InvalidArgument(fmt::format("--rate \"{}\": expected MOVIE=STARS, e.g. 1=4.5 or \"toy story=4\"", text));
+    throw InvalidArgument(
+        fmt::format("--rate \"{}\": expected MOVIE=STARS, e.g. 1=4.5 or \"toy story=4\"", text));
   }
   float stars = 0.0f;
   const char* first = text.data() + eq + 1;
   const char* last = text.data() + text.size();
   const auto [end, ec] = std::from_chars(first, last, stars);
   if (ec != std::errc() || end != last) {
-    throw InvalidArgument(fmt::format("--rate \"{}\": \"{}\" is not a number of stars", text, std::string(first, last)));
+    throw InvalidArgument(
+        fmt::format("--rate \"{}\": \"{}\" is not a number of stars", text, std::string(first, last)));
   }
   const auto j = resolve_movie(model, std::string_view(text).substr(0, eq));
   return {model.movie_ids[static_cast<std::size_t>(j)], stars};
@@ -43,23 +45,30 @@ void parse_years(const std::string& text, Filters& filters) {
     int v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || end != s.data() + s.size()) {
-      throw InvalidArgument(fmt::format("--years \"{}\": expected old, new, any or a range like 1980-1999", text));
+      throw InvalidArgument(
+          fmt::format("--years \"{}\": expected old, new, any or a range like 1980-1999", text));
     }
     return v;
   };
-  if (dash == std::string::npos) throw InvalidArgument(fmt::format("--years \"{}\": expected old, new, any or a range like 1980-1999", text));
+  if (dash == std::string::npos)
+    throw InvalidArgument(
+        fmt::format("--years \"{}\": expected old, new, any or a range like 1980-1999", text));
   filters.years = YearFilter::range;
   filters.year_from = number(std::string_view(text).substr(0, dash), 0);
   filters.year_to = number(std::string_view(text).substr(dash + 1), 9999);
-  if (filters.year_from > filters.year_to) throw InvalidArgument(fmt::format("--years \"{}\": the range is empty", text));
+  if (filters.year_from > filters.year_to)
+    throw InvalidArgument(fmt::format("--years \"{}\": the range is empty", text));
 }
 
-std::string title_year(const Movie& m) { return m.year > 0 ? fmt::format("{} ({})", m.title, m.year) : m.title; }
+std::string title_year(const Movie& m) {
+  return m.year > 0 ? fmt::format("{} ({})", m.title, m.year) : m.title;
+}
 
 }  // namespace
 
 void register_recommend_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("recommend", "Recommend movies for someone from a few ratings (no retraining)");
+  auto* cmd =
+      app.add_subcommand("recommend", "Recommend movies for someone from a few ratings (no retraining)");
   struct Args {
     std::string model;
     std::vector<std::string> rates;
@@ -70,18 +79,28 @@ void register_recommend_command(CLI::App& app) {
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("-m,--model", args->model, "Model file written by `cinefactor train`")->required()->check(CLI::ExistingFile);
-  cmd->add_option("-r,--rate", args->rates, "A rating MOVIE=STARS (movie id or title fragment; 0.5 .. 5 stars); repeatable")
+  cmd->add_option("-m,--model", args->model, "Model file written by `cinefactor train`")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("-r,--rate", args->rates,
+                  "A rating MOVIE=STARS (movie id or title fragment; 0.5 .. 5 stars); repeatable")
       ->required();
-  cmd->add_option("--years", args->years, "old (before --boundary-year), new (from it on), any, or a range FROM-TO")
+  cmd->add_option("--years", args->years,
+                  "old (before --boundary-year), new (from it on), any, or a range FROM-TO")
       ->capture_default_str();
-  cmd->add_option("--boundary-year", args->filters.boundary_year, "Year that separates old from new")->capture_default_str();
-  cmd->add_option("--genre", args->filters.genres_any, "Only movies with at least one of these genres (repeatable)");
-  cmd->add_option("--exclude-genre", args->filters.genres_none, "No movies with any of these genres (repeatable)");
-  cmd->add_option("--min-ratings", args->filters.min_ratings, "Only movies with at least this many ratings in the training data")
+  cmd->add_option("--boundary-year", args->filters.boundary_year, "Year that separates old from new")
+      ->capture_default_str();
+  cmd->add_option("--genre", args->filters.genres_any,
+                  "Only movies with at least one of these genres (repeatable)");
+  cmd->add_option("--exclude-genre", args->filters.genres_none,
+                  "No movies with any of these genres (repeatable)");
+  cmd->add_option("--min-ratings", args->filters.min_ratings,
+                  "Only movies with at least this many ratings in the training data")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("-n,--top", args->n, "How many recommendations")->check(CLI::Range(1, 1000))->capture_default_str();
+  cmd->add_option("-n,--top", args->n, "How many recommendations")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   cmd->add_option("--explain", args->explain, "Rated movies listed as the reason for each recommendation")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
@@ -97,7 +116,9 @@ void register_recommend_command(CLI::App& app) {
     request.explain = args->explain;
     const auto recs = recommender.recommend(request);
 
-    auto movie_of = [&](std::int32_t j) -> const Movie& { return model->catalog[static_cast<std::size_t>(j)].movie; };
+    auto movie_of = [&](std::int32_t j) -> const Movie& {
+      return model->catalog[static_cast<std::size_t>(j)].movie;
+    };
     if (args->json) {
       nlohmann::json out{{"model", args->model},
                          {"algorithm", algorithm_name(model->algorithm)},
@@ -107,7 +128,9 @@ void register_recommend_command(CLI::App& app) {
         const auto& m = movie_of(r.movie_index);
         nlohmann::json because = nlohmann::json::array();
         for (const auto& c : r.because) {
-          because.push_back({{"movie_id", c.movie_id}, {"title", movie_of(c.movie_index).title}, {"contribution", c.contribution},
+          because.push_back({{"movie_id", c.movie_id},
+                             {"title", movie_of(c.movie_index).title},
+                             {"contribution", c.contribution},
                              {"share", c.share}});
         }
         out["recommendations"].push_back({{"movie_id", r.movie_id},
@@ -122,15 +145,18 @@ void register_recommend_command(CLI::App& app) {
       return;
     }
     if (recs.empty()) {
-      fmt::print("no movie passes the filters (years, genres, --min-ratings {}); loosen them\n", request.filters.min_ratings);
+      fmt::print("no movie passes the filters (years, genres, --min-ratings {}); loosen them\n",
+                 request.filters.min_ratings);
       return;
     }
     const char* score_label = model->predicts_ratings() ? "predicted" : "score";
     for (std::size_t i = 0; i < recs.size(); ++i) {
       const auto& r = recs[i];
       const auto& m = movie_of(r.movie_index);
-      const std::string genres = m.genres.empty() ? std::string("no genres listed") : fmt::format("{}", fmt::join(m.genres, "|"));
-      fmt::print("{:>2}. {}  [{}; {} {:.2f}; {} ratings]\n", i + 1, title_year(m), genres, score_label, r.score, r.rating_count);
+      const std::string genres =
+          m.genres.empty() ? std::string("no genres listed") : fmt::format("{}", fmt::join(m.genres, "|"));
+      fmt::print("{:>2}. {}  [{}; {} {:.2f}; {} ratings]\n", i + 1, title_year(m), genres, score_label,
+                 r.score, r.rating_count);
       if (!r.because.empty()) {
         std::vector<std::string> names;
         for (const auto& c : r.because) names.push_back(title_year(movie_of(c.movie_index)));

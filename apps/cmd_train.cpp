@@ -58,9 +58,11 @@ void register_train_command(CLI::App& app) {
                              .dump(2));
       return;
     }
-    fmt::print("trained {} (k = {}) on {} users x {} movies, {} ratings, on {} in {:.2f} s", algorithm_name(model.algorithm),
-               model.rank(), model.n_users(), model.n_movies(), data.ratings.nnz(), report.device, report.seconds);
-    if (!report.loss_history.empty()) fmt::print(", {} iterations, final loss {:.6g}", report.iterations, final_loss);
+    fmt::print("trained {} (k = {}) on {} users x {} movies, {} ratings, on {} in {:.2f} s",
+               algorithm_name(model.algorithm), model.rank(), model.n_users(), model.n_movies(),
+               data.ratings.nnz(), report.device, report.seconds);
+    if (!report.loss_history.empty())
+      fmt::print(", {} iterations, final loss {:.6g}", report.iterations, final_loss);
     fmt::print("\nwrote {}\n", args->out);
   });
 }

@@ -26,7 +26,8 @@ void setup_logging(bool quiet, bool verbose) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"cinefactor: matrix-factorization movie recommender (NMF and truncated SVD, CPU and CUDA)", "cinefactor"};
+  CLI::App app{"cinefactor: matrix-factorization movie recommender (NMF and truncated SVD, CPU and CUDA)",
+               "cinefactor"};
   app.set_version_flag("--version", std::string(CINEFACTOR_VERSION));
   bool quiet = false;
   bool verbose = false;

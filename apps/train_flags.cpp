@@ -6,36 +6,48 @@ namespace cinefactor::cli {
 
 void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   TrainOptions& o = f.options;
-  cmd->add_option("--data", f.data, "Dataset directory (any MovieLens layout, or `cinefactor data synth` output)")
+  cmd->add_option("--data", f.data,
+                  "Dataset directory (any MovieLens layout, or `cinefactor data synth` output)")
       ->required()
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--algo", f.algorithm, "Algorithm: nmf, svd, bias, popularity, mean")
-      ->check(CLI::IsMember({"nmf", "svd", "bias", "popularity", "mean"}))
+      ->check(CLI::IsMember(algorithm_names()))
       ->capture_default_str();
-  cmd->add_option("-k,--rank", o.rank, "Number of latent factors k (nmf, svd)")->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_option("-k,--rank", o.rank, "Number of latent factors k (nmf, svd)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
   cmd->add_option("--iterations", o.max_iterations, "Maximum NMF iterations / bias sweeps")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
-  cmd->add_option("--tol", o.tolerance, "Stop when the relative loss change falls below this (0 = run all iterations)")
+  cmd->add_option("--tol", o.tolerance,
+                  "Stop when the relative loss change falls below this (0 = run all iterations)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Random seed (initialization, SVD test matrix)")->capture_default_str();
-  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--device", f.device,
-                  "Where the engine runs (training; evaluate also ranks there): auto (CUDA when a device is present "
-                  "and the job fits), cpu, cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option(
+         "--device", f.device,
+         "Where the engine runs (training; evaluate also ranks there): auto (CUDA when a device is present "
+         "and the job fits), cpu, cuda")
+      ->check(CLI::IsMember(device_names()))
       ->capture_default_str();
   cmd->add_option("--objective", f.objective,
-                  "NMF objective: zero (unrated = 0, scikit-learn's NMF; for ranking) or masked (observed ratings only; "
+                  "NMF objective: zero (unrated = 0, scikit-learn's NMF; for ranking) or masked (observed "
+                  "ratings only; "
                   "rating prediction)")
-      ->check(CLI::IsMember({"zero", "masked"}))
+      ->check(CLI::IsMember(objective_names()))
       ->capture_default_str();
   cmd->add_option("--init", f.init, "NMF initialization: nndsvda or random (scaled as scikit-learn does)")
-      ->check(CLI::IsMember({"nndsvda", "random"}))
+      ->check(CLI::IsMember(init_names()))
       ->capture_default_str();
-  cmd->add_option("--l2-user", o.l2_user, "masked NMF: L2 weight on user factors")->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--l2-movie", o.l2_movie, "masked NMF: L2 weight on movie factors")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--l2-user", o.l2_user, "masked NMF: L2 weight on user factors")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--l2-movie", o.l2_movie, "masked NMF: L2 weight on movie factors")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_flag("--biases", o.biases, "masked NMF: also learn user and movie biases");
   cmd->add_option("--l2-bias", o.l2_bias, "masked NMF with --biases, and bias: L2 weight on the biases")
       ->check(CLI::NonNegativeNumber)
@@ -55,8 +67,8 @@ TrainOptions resolve_train_options(const TrainFlags& f) {
   TrainOptions o = f.options;
   o.algorithm = *parse_algorithm(f.algorithm);  // validated by IsMember
   o.objective = *parse_objective(f.objective);
-  o.init = f.init == "random" ? NmfInit::random : NmfInit::nndsvda;
-  o.device = f.device == "cpu" ? Device::cpu : f.device == "cuda" ? Device::cuda : Device::automatic;
+  o.init = *parse_init(f.init);
+  o.device = *parse_device(f.device);
   return o;
 }
 

@@ -23,8 +23,8 @@
 
 #include "cinefactor/dataset.hpp"
 #include "cinefactor/device.hpp"
-#include "cuda_backend.hpp"
-#include "factorizer.hpp"
+#include "engine/backend.hpp"
+#include "engine/cuda_planning.hpp"
 
 namespace cinefactor {
 namespace {
@@ -39,7 +39,7 @@ int g_device = 0;
 
 using Clock = std::chrono::steady_clock;
 
-// Runs `run` (which calls the factorizer with `control`) and returns the seconds per iteration between
+// Runs `run` (which calls the backend with `control`) and returns the seconds per iteration between
 // the first and the last iteration's end.
 template <typename Run>
 double seconds_per_iteration(engine::IterationControl& control, Run run) {
@@ -55,7 +55,7 @@ double seconds_per_iteration(engine::IterationControl& control, Run run) {
   return std::chrono::duration<double>(last - first).count() / (kTimedIterations - 1);
 }
 
-void report_kernels(benchmark::State& state, engine::Factorizer& backend) {
+void report_kernels(benchmark::State& state, engine::Backend& backend) {
   auto* profile = dynamic_cast<engine::CudaKernelProfile*>(&backend);
   if (!profile) return;
   const double peak = profile->peak_bandwidth_bytes_per_second();
@@ -73,20 +73,23 @@ void report_kernels(benchmark::State& state, engine::Factorizer& backend) {
   }
 }
 
-std::unique_ptr<engine::Factorizer> timed_backend() {
-  auto backend = engine::make_cuda_factorizer(g_device);
-  if (auto* profile = dynamic_cast<engine::CudaKernelProfile*>(backend.get())) profile->set_kernel_timing(true);
+std::unique_ptr<engine::Backend> timed_backend() {
+  auto backend = engine::make_cuda_backend(g_device);
+  if (auto* profile = dynamic_cast<engine::CudaKernelProfile*>(backend.get()))
+    profile->set_kernel_timing(true);
   return backend;
 }
 
 void nmf_zero_iteration(benchmark::State& state, const RatingMatrix* ratings) {
   const auto backend = timed_backend();
-  const double mean = ratings->global_mean() * ratings->nnz() / (double(ratings->n_users()) * ratings->n_movies());
+  const double mean =
+      ratings->global_mean() * ratings->nnz() / (double(ratings->n_users()) * ratings->n_movies());
   const auto init = engine::nmf_init_random(ratings->n_users(), ratings->n_movies(), kRank, mean, kSeed);
   for (auto _ : state) {
     auto factors = init;
     engine::IterationControl control;
-    state.SetIterationTime(seconds_per_iteration(control, [&] { backend->nmf_zero(*ratings, factors, control); }));
+    state.SetIterationTime(
+        seconds_per_iteration(control, [&] { backend->nmf_zero(*ratings, factors, control); }));
   }
   report_kernels(state, *backend);
 }
@@ -95,7 +98,8 @@ void nmf_masked_iteration(benchmark::State& state, const RatingMatrix* ratings, 
   const auto backend = timed_backend();
   engine::MaskedNmfState init;
   init.global_offset = biases ? static_cast<float>(ratings->global_mean()) : 0.0f;
-  init.factors = engine::nmf_init_random(ratings->n_users(), ratings->n_movies(), kRank, ratings->global_mean(), kSeed);
+  init.factors =
+      engine::nmf_init_random(ratings->n_users(), ratings->n_movies(), kRank, ratings->global_mean(), kSeed);
   engine::fit_scale_to_observed(*ratings, init.global_offset, init.factors);
   engine::MaskedNmfSettings settings;
   settings.biases = biases;
@@ -108,13 +112,13 @@ void nmf_masked_iteration(benchmark::State& state, const RatingMatrix* ratings, 
   report_kernels(state, *backend);
 }
 
-// Accuracy reported beside the time (for "at equal accuracy" with torch.svd_lowrank, which bench/peer_torch.py
-// measures the same way): the largest relative error of the k singular values against a run with
-// kReferencePowerIterations power iterations.
+// Accuracy reported beside the time (for "at equal accuracy" with torch.svd_lowrank, which
+// bench/peer_torch.py measures the same way): the largest relative error of the k singular values against a
+// run with kReferencePowerIterations power iterations.
 constexpr int kReferencePowerIterations = 10;
 
 void randomized_svd(benchmark::State& state, const RatingMatrix* ratings) {
-  const auto backend = engine::make_cuda_factorizer(g_device);
+  const auto backend = engine::make_cuda_backend(g_device);
   engine::SvdSettings settings;
   settings.rank = kRank;
   settings.oversamples = kOversamples;
@@ -129,7 +133,8 @@ void randomized_svd(benchmark::State& state, const RatingMatrix* ratings) {
   const auto reference = backend->truncated_svd(*ratings, settings);
   double worst = 0.0;
   for (std::size_t c = 0; c < result.sigma.size(); ++c) {
-    worst = std::max(worst, std::abs(static_cast<double>(result.sigma[c]) - reference.sigma[c]) / reference.sigma[c]);
+    worst = std::max(
+        worst, std::abs(static_cast<double>(result.sigma[c]) - reference.sigma[c]) / reference.sigma[c]);
   }
   state.counters["sigma_1"] = result.sigma.front();
   state.counters["sigma_k"] = result.sigma.back();
@@ -165,7 +170,8 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark(("cuda_nmf_masked_iteration" + suffix).c_str(), nmf_masked_iteration, r, false)
       ->UseManualTime()
       ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark(("cuda_nmf_masked_biases_iteration" + suffix).c_str(), nmf_masked_iteration, r, true)
+  benchmark::RegisterBenchmark(("cuda_nmf_masked_biases_iteration" + suffix).c_str(), nmf_masked_iteration, r,
+                               true)
       ->UseManualTime()
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(("cuda_randomized_svd" + suffix).c_str(), randomized_svd, r)

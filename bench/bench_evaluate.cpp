@@ -138,7 +138,8 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   const CudaProbe probe = probe_cuda();
   if (probe.devices.empty()) {
-    std::fprintf(stderr, "bench_evaluate: CUDA cases not registered: no usable CUDA device: %s\n", probe.reason.c_str());
+    std::fprintf(stderr, "bench_evaluate: CUDA cases not registered: no usable CUDA device: %s\n",
+                 probe.reason.c_str());
   } else {
     // Arg: RankingOptions::block_users, which the GPU path does not use (it batches by device memory).
     benchmark::RegisterBenchmark("BM_RankMl25mSampleCuda", BM_RankMl25mSampleCuda)

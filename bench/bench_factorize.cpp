@@ -1,4 +1,4 @@
-// Factorizer kernels on the CPU backend at k = 64: one zero-objective NMF iteration, one masked NMF
+// The CPU backend at k = 64: one zero-objective NMF iteration, one masked NMF
 // iteration, one randomized SVD (p = 10, q = 4). Peers: bench/peer_sklearn.py (scikit-learn's NMF
 // solver='mu' and randomized_svd with the same settings on the same ratings.csv).
 //
@@ -34,7 +34,7 @@
 
 #include "cinefactor/dataset.hpp"
 #include "cinefactor/train.hpp"
-#include "factorizer.hpp"
+#include "engine/backend.hpp"
 
 namespace {
 
@@ -60,8 +60,7 @@ RatingMatrix synthetic(std::int32_t users, std::int32_t movies, std::int64_t rat
     std::mt19937_64 rng(engine::stream_seed(kSeed, static_cast<std::uint64_t>(u)));
     std::exponential_distribution<double> count_dist(1.0 / std::max(1.0, mean_count - 1.0));
     std::uniform_real_distribution<double> unit(0.0, 1.0);
-    const auto count = static_cast<std::size_t>(
-        std::min<double>(movies, 1.0 + std::floor(count_dist(rng))));
+    const auto count = static_cast<std::size_t>(std::min<double>(movies, 1.0 + std::floor(count_dist(rng))));
     auto& row = rows[static_cast<std::size_t>(u)];
     while (row.size() < count) {
       while (row.size() < count) {
@@ -105,8 +104,9 @@ void set_rates(benchmark::State& state, double flops, double bytes) {
 }
 
 void nmf_zero_iteration(benchmark::State& state, const RatingMatrix* ratings) {
-  const auto backend = engine::make_cpu_factorizer(bench_threads());
-  const double mean = ratings->global_mean() * ratings->nnz() / (double(ratings->n_users()) * ratings->n_movies());
+  const auto backend = engine::make_cpu_backend(bench_threads());
+  const double mean =
+      ratings->global_mean() * ratings->nnz() / (double(ratings->n_users()) * ratings->n_movies());
   auto factors = engine::nmf_init_random(ratings->n_users(), ratings->n_movies(), kRank, mean, kSeed);
   engine::IterationControl one;
   one.max_iterations = 1;
@@ -118,9 +118,10 @@ void nmf_zero_iteration(benchmark::State& state, const RatingMatrix* ratings) {
 }
 
 void nmf_masked_iteration(benchmark::State& state, const RatingMatrix* ratings) {
-  const auto backend = engine::make_cpu_factorizer(bench_threads());
+  const auto backend = engine::make_cpu_backend(bench_threads());
   engine::MaskedNmfState nmf;
-  nmf.factors = engine::nmf_init_random(ratings->n_users(), ratings->n_movies(), kRank, ratings->global_mean(), kSeed);
+  nmf.factors =
+      engine::nmf_init_random(ratings->n_users(), ratings->n_movies(), kRank, ratings->global_mean(), kSeed);
   engine::IterationControl one;
   one.max_iterations = 1;
   one.tolerance = 0.0;
@@ -132,7 +133,7 @@ void nmf_masked_iteration(benchmark::State& state, const RatingMatrix* ratings) 
 }
 
 void randomized_svd(benchmark::State& state, const RatingMatrix* ratings) {
-  const auto backend = engine::make_cpu_factorizer(bench_threads());
+  const auto backend = engine::make_cpu_backend(bench_threads());
   engine::SvdSettings settings;
   settings.rank = kRank;
   settings.oversamples = kOversamples;
@@ -169,8 +170,8 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("CINEFACTOR_BENCH_SYNTHETIC")) {
     char comma1 = 0, comma2 = 0;
     std::istringstream in(env);
-    if (!(in >> users >> comma1 >> movies >> comma2 >> ratings) || comma1 != ',' || comma2 != ',' || users < 1 ||
-        movies < 1 || ratings < 1) {
+    if (!(in >> users >> comma1 >> movies >> comma2 >> ratings) || comma1 != ',' || comma2 != ',' ||
+        users < 1 || movies < 1 || ratings < 1) {
       std::fprintf(stderr, "CINEFACTOR_BENCH_SYNTHETIC must be \"users,movies,ratings\", got \"%s\"\n", env);
       return 2;
     }

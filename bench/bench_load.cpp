@@ -18,7 +18,7 @@ namespace {
 std::filesystem::path g_dir;
 
 std::uintmax_t ratings_file_bytes(const cinefactor::Dataset& ds) {
-  const char* name = ds.layout == cinefactor::Layout::csv ? "ratings.csv"
+  const char* name = ds.layout == cinefactor::Layout::csv   ? "ratings.csv"
                      : ds.layout == cinefactor::Layout::dat ? "ratings.dat"
                                                             : "u.data";
   return std::filesystem::file_size(g_dir / name);
@@ -30,8 +30,8 @@ void report(benchmark::State& state, const cinefactor::Dataset& ds) {
   state.counters["users"] = static_cast<double>(ds.ratings.n_users());
   state.counters["movies"] = static_cast<double>(ds.ratings.n_movies());
   state.counters["file_MB"] = static_cast<double>(bytes) / 1e6;
-  state.counters["Mratings/s"] =
-      benchmark::Counter(static_cast<double>(ds.ratings.nnz()) / 1e6, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["Mratings/s"] = benchmark::Counter(static_cast<double>(ds.ratings.nnz()) / 1e6,
+                                                    benchmark::Counter::kIsIterationInvariantRate);
   state.counters["threads"] = omp_get_max_threads();
 }
 

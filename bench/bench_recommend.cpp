@@ -5,7 +5,6 @@
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Dense>
-
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -30,7 +29,8 @@ std::shared_ptr<const Model> make_model(Algorithm algorithm, NmfObjective object
   m->algorithm = algorithm;
   m->objective = objective;
   m->movie_factors = DenseMatrix(kMovies, k);
-  for (auto& v : m->movie_factors.data) v = algorithm == Algorithm::nmf ? unit(rng) * 0.5f : normal(rng) * 0.01f;
+  for (auto& v : m->movie_factors.data)
+    v = algorithm == Algorithm::nmf ? unit(rng) * 0.5f : normal(rng) * 0.01f;
   if (algorithm == Algorithm::svd) {
     m->global_offset = 3.5f;
     for (std::int32_t f = 0; f < k; ++f) m->singular_values.push_back(static_cast<float>(1000 - f));
@@ -42,9 +42,11 @@ std::shared_ptr<const Model> make_model(Algorithm algorithm, NmfObjective object
     m->hyperparameters = {{"l2_user", 0.06}, {"l2_bias", 0.02}, {"biases", true}};
   }
   m->user_ids = {1};
-  const char* genres[] = {"Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi", "Thriller", "Documentary"};
+  const char* genres[] = {"Action",  "Comedy", "Drama",    "Horror",
+                          "Romance", "Sci-Fi", "Thriller", "Documentary"};
   // Rating counts shaped like ML-25M's (25M ratings over 59,047 movies: mean ~423, median ~7): log-normal
-  // with median 7 and sigma sqrt(2 ln(423 / 7)), so about a third of the movies clear the default floor of 20.
+  // with median 7 and sigma sqrt(2 ln(423 / 7)), so about a third of the movies clear the default floor
+  // of 20.
   std::lognormal_distribution<double> popularity(std::log(7.0), std::sqrt(2.0 * std::log(423.0 / 7.0)));
   for (std::int32_t j = 0; j < kMovies; ++j) {
     m->movie_ids.push_back(j + 1);
@@ -64,10 +66,12 @@ std::vector<RecommendRequest> make_requests() {
   std::vector<RecommendRequest> requests(kVisitors);
   for (auto& r : requests) {
     for (int i = 0; i < kVisitorRatings; ++i) {
-      r.ratings.push_back({static_cast<std::int64_t>(1 + (rng() % kMovies)), 0.5f * static_cast<float>(1 + rng() % 10)});
+      r.ratings.push_back(
+          {static_cast<std::int64_t>(1 + (rng() % kMovies)), 0.5f * static_cast<float>(1 + rng() % 10)});
     }
     std::sort(r.ratings.begin(), r.ratings.end(), [](auto& a, auto& b) { return a.movie_id < b.movie_id; });
-    r.ratings.erase(std::unique(r.ratings.begin(), r.ratings.end(), [](auto& a, auto& b) { return a.movie_id == b.movie_id; }),
+    r.ratings.erase(std::unique(r.ratings.begin(), r.ratings.end(),
+                                [](auto& a, auto& b) { return a.movie_id == b.movie_id; }),
                     r.ratings.end());
     r.top_n = kTopN;
     r.explain = 3;  // default filters: min_ratings = kDefaultMinRatings, any year, any genre
@@ -88,7 +92,8 @@ void run_recommend(benchmark::State& state, Algorithm algorithm, NmfObjective ob
   }
   state.counters["movies"] = kMovies;
   state.counters["k"] = k;
-  if (results != state.iterations() * kTopN) state.SkipWithError("a request returned fewer than top-N results");
+  if (results != state.iterations() * kTopN)
+    state.SkipWithError("a request returned fewer than top-N results");
 }
 
 // Fold-in alone, to split the per-call time.
@@ -103,15 +108,28 @@ void run_fold_in(benchmark::State& state, Algorithm algorithm, NmfObjective obje
     iterations += fold.iterations;
     benchmark::DoNotOptimize(fold.factors.data());
   }
-  state.counters["solver_iterations"] = static_cast<double>(iterations) / static_cast<double>(state.iterations());
+  state.counters["solver_iterations"] =
+      static_cast<double>(iterations) / static_cast<double>(state.iterations());
 }
-void BM_FoldInNmfZero(benchmark::State& state) { run_fold_in(state, Algorithm::nmf, NmfObjective::zero); }
-void BM_FoldInNmfMasked(benchmark::State& state) { run_fold_in(state, Algorithm::nmf, NmfObjective::masked); }
-void BM_FoldInSvd(benchmark::State& state) { run_fold_in(state, Algorithm::svd, NmfObjective::zero); }
+void BM_FoldInNmfZero(benchmark::State& state) {
+  run_fold_in(state, Algorithm::nmf, NmfObjective::zero);
+}
+void BM_FoldInNmfMasked(benchmark::State& state) {
+  run_fold_in(state, Algorithm::nmf, NmfObjective::masked);
+}
+void BM_FoldInSvd(benchmark::State& state) {
+  run_fold_in(state, Algorithm::svd, NmfObjective::zero);
+}
 
-void BM_RecommendNmfZero(benchmark::State& state) { run_recommend(state, Algorithm::nmf, NmfObjective::zero); }
-void BM_RecommendNmfMasked(benchmark::State& state) { run_recommend(state, Algorithm::nmf, NmfObjective::masked); }
-void BM_RecommendSvd(benchmark::State& state) { run_recommend(state, Algorithm::svd, NmfObjective::zero); }
+void BM_RecommendNmfZero(benchmark::State& state) {
+  run_recommend(state, Algorithm::nmf, NmfObjective::zero);
+}
+void BM_RecommendNmfMasked(benchmark::State& state) {
+  run_recommend(state, Algorithm::nmf, NmfObjective::masked);
+}
+void BM_RecommendSvd(benchmark::State& state) {
+  run_recommend(state, Algorithm::svd, NmfObjective::zero);
+}
 
 void BM_SimilarSvd(benchmark::State& state) {
   const auto k = static_cast<std::int32_t>(state.range(0));
@@ -152,8 +170,9 @@ void BM_ScoreOnlyFloor(benchmark::State& state) {
     scores.noalias() = H * u;
     benchmark::DoNotOptimize(scores.data());
   }
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(kMovies * k * 4) * static_cast<double>(state.iterations()),
-                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(kMovies * k * 4) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
 BENCHMARK(BM_ScoreOnlyFloor)->Arg(20)->Arg(64)->Unit(benchmark::kMicrosecond);

@@ -5,7 +5,7 @@
 #   cinefactor_embed_directory(<target> <table> <dir>)   every file under <dir>
 #
 # Each call defines, inside the target, a table `cinefactor::detail::k<table>` of EmbeddedEntry
-# (src/embedded.hpp) sorted by path, and `k<table>Count`. The generated .cpp is rebuilt when an
+# (src/core/embedded.hpp) sorted by path, and `k<table>Count`. The generated .cpp is rebuilt when an
 # embedded file changes; with the directory form, files added or removed are picked up at the next
 # configure (the glob is CONFIGURE_DEPENDS, so a build re-runs the configure step by itself).
 

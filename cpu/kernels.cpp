@@ -1,10 +1,10 @@
-// Kernels shared by the CPU factorizers: see cpu_engine.hpp.
+// Kernels shared by the CPU backend's algorithms: see cpu_backend.hpp.
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "cpu_engine.hpp"
+#include "cpu_backend.hpp"
 
 namespace cinefactor::engine::cpu {
 namespace {
@@ -38,7 +38,8 @@ RowBlocks make_row_blocks(const SparseMatrix& csr, std::int64_t row_weight) {
 
 RowBlocks make_dense_blocks(std::int64_t rows) {
   RowBlocks blocks;
-  for (std::int64_t r = 0; r < rows; r += kDenseBlockRows) blocks.starts.push_back(static_cast<std::int32_t>(r));
+  for (std::int64_t r = 0; r < rows; r += kDenseBlockRows)
+    blocks.starts.push_back(static_cast<std::int32_t>(r));
   blocks.starts.push_back(static_cast<std::int32_t>(rows));
   if (blocks.starts.size() == 1) blocks.starts.push_back(0);
   return blocks;
@@ -51,7 +52,8 @@ void sparse_row_times_dense(const std::int32_t* indices, const float* values, st
     float acc[kAccumulatorTile] = {};
     for (std::int64_t e = 0; e < count; ++e) {
       if (e + kPrefetchDistance < count) {
-        prefetch_row(b + static_cast<std::int64_t>(indices[e + kPrefetchDistance]) * c + f0, kAccumulatorTile);
+        prefetch_row(b + static_cast<std::int64_t>(indices[e + kPrefetchDistance]) * c + f0,
+                     kAccumulatorTile);
       }
       const float v = values[e] - shift;
       const float* __restrict br = b + static_cast<std::int64_t>(indices[e]) * c + f0;
@@ -77,8 +79,8 @@ void spmm(const SparseMatrix& a, const RowBlocks& blocks, float shift, const Den
   for (int blk = 0; blk < blocks.count(); ++blk) {
     for (std::int32_t r = blocks.begin(blk); r < blocks.end(blk); ++r) {
       const auto begin = static_cast<std::size_t>(a.row_begin(r));
-      sparse_row_times_dense(a.indices.data() + begin, a.values.data() + begin, a.row_nnz(r), shift, b.data.data(), c,
-                             out.data.data() + static_cast<std::int64_t>(r) * c);
+      sparse_row_times_dense(a.indices.data() + begin, a.values.data() + begin, a.row_nnz(r), shift,
+                             b.data.data(), c, out.data.data() + static_cast<std::int64_t>(r) * c);
     }
   }
 }

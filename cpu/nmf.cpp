@@ -6,7 +6,8 @@
 #include <string>
 
 #include "cinefactor/error.hpp"
-#include "cpu_engine.hpp"
+#include "cpu_backend.hpp"
+#include "engine/nmf_objective.hpp"
 
 namespace cinefactor::engine::cpu {
 namespace {
@@ -22,7 +23,7 @@ double squared_norm(const SparseMatrix& x) {
 }
 
 struct ZeroSide {
-  MatrixD self_gram;  // of the updated factors
+  MatrixD self_gram;   // of the updated factors
   double cross = 0.0;  // sum over rows of <X other, self_new>
 };
 
@@ -48,7 +49,8 @@ ZeroSide mu_zero_side(const SparseMatrix& x, const RowBlocks& blocks, const Dens
       for (std::int32_t r = blocks.begin(blk); r < blocks.end(blk); ++r) {
         float* __restrict s = sd + static_cast<std::int64_t>(r) * k;
         const auto begin = static_cast<std::size_t>(x.row_begin(r));
-        sparse_row_times_dense(x.indices.data() + begin, x.values.data() + begin, x.row_nnz(r), 0.0f, od, k, num);
+        sparse_row_times_dense(x.indices.data() + begin, x.values.data() + begin, x.row_nnz(r), 0.0f, od, k,
+                               num);
         // den = s G, tile by tile with the partial sums in registers (G is k x k, in L1).
         for (std::int64_t f0 = 0; f0 < k; f0 += kAccumulatorTile) {
           const std::int64_t width = std::min(kAccumulatorTile, k - f0);
@@ -87,7 +89,7 @@ ZeroSide mu_zero_side(const SparseMatrix& x, const RowBlocks& blocks, const Dens
 
 // What a masked pass adds to the loss.
 struct MaskedSide {
-  double sse = 0.0;           // squared errors of the updated rows (computed only when asked)
+  double sse = 0.0;            // squared errors of the updated rows (computed only when asked)
   double weighted_norm = 0.0;  // sum over rows of n_row * |self_row|^2
   double bias_norm = 0.0;      // sum of squared biases of this side
 };
@@ -98,7 +100,7 @@ struct MaskedSideInput {
   const DenseMatrix* other;
   DenseMatrix* self;
   const std::vector<float>* other_bias;  // empty without biases
-  std::vector<float>* self_bias;          // empty without biases
+  std::vector<float>* self_bias;         // empty without biases
   float offset = 0.0f;
   float l2 = 0.0f;
   float l2_bias = 0.0f;
@@ -108,11 +110,12 @@ struct MaskedSideInput {
 
 // One multiplicative update of every row of `self` from the observed entries only (Luo et al. 2014,
 // Surprise's NMF), with the target y_e = r_e - offset - b_row - b_col split into positive and negative parts:
-//   num = sum_e max(y_e, 0) * other_e,  den = sum_e (<self, other_e> + max(-y_e, 0)) * other_e + l2 * n_row * self + eps,
-//   self *= num / den.
+//   num = sum_e max(y_e, 0) * other_e,  den = sum_e (<self, other_e> + max(-y_e, 0)) * other_e + l2 * n_row *
+//   self + eps, self *= num / den.
 // Without biases y = r >= 0 and this is Surprise's update; in every case its fixed points satisfy the
-// stationarity condition of the regularized squared error on the observed entries. Then, with biases, the row's bias is refit in closed form
-// given the new factors; the second walk over the row's entries also yields the squared errors.
+// stationarity condition of the regularized squared error on the observed entries. Then, with biases, the
+// row's bias is refit in closed form given the new factors; the second walk over the row's entries also
+// yields the squared errors.
 MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
   const SparseMatrix& x = *in.x;
   const RowBlocks& blocks = *in.blocks;
@@ -139,7 +142,10 @@ MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
         std::fill(den, den + k, 0.0f);
         for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
           if (e + kPrefetchDistance < x.row_end(r)) {
-            prefetch_row(od + static_cast<std::int64_t>(x.indices[static_cast<std::size_t>(e + kPrefetchDistance)]) * k, k);
+            prefetch_row(
+                od +
+                    static_cast<std::int64_t>(x.indices[static_cast<std::size_t>(e + kPrefetchDistance)]) * k,
+                k);
           }
           const float v = x.values[static_cast<std::size_t>(e)];
           const std::int32_t c = x.indices[static_cast<std::size_t>(e)];
@@ -207,8 +213,8 @@ MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
 
 }  // namespace
 
-IterationLog CpuFactorizer::nmf_zero(const RatingMatrix& ratings, NmfFactors& factors,
-                                     const IterationControl& control) {
+IterationLog CpuBackend::nmf_zero(const RatingMatrix& ratings, NmfFactors& factors,
+                                  const IterationControl& control) {
   const int threads = threads_for(ratings.nnz());
   check_nmf_factors(ratings, factors);
   const auto& xu = ratings.by_user();
@@ -226,18 +232,16 @@ IterationLog CpuFactorizer::nmf_zero(const RatingMatrix& ratings, NmfFactors& fa
     const Eigen::MatrixXf wtw_f = w_side.self_gram.cast<float>();
     const ZeroSide h_side = mu_zero_side(xm, movie_blocks, factors.w, wtw_f, factors.ht, threads);
     hht = h_side.self_gram;
-    // 0.5 ||X - W H||^2 = 0.5 (||X||^2 - 2 tr(W^T X H^T) + tr((W^T W)(H H^T))), as scikit-learn's
-    // _beta_divergence does for sparse X.
-    const double loss = 0.5 * (norm_x - 2.0 * h_side.cross + w_side.self_gram.cwiseProduct(hht).sum());
-    if (!std::isfinite(loss)) tracker.diverged("loss is " + std::to_string(loss));
-    if (tracker.record(loss)) break;
+    // As scikit-learn's _beta_divergence does for sparse X: tr(W^T X H^T) and tr((W^T W)(H H^T)).
+    if (tracker.record(zero_nmf_loss(norm_x, h_side.cross, w_side.self_gram.cwiseProduct(hht).sum()))) break;
   }
-  if (!all_finite(factors.w, threads) || !all_finite(factors.ht, threads)) tracker.diverged("a factor is not finite");
+  if (!all_finite(factors.w, threads) || !all_finite(factors.ht, threads))
+    tracker.diverged("a factor is not finite");
   return tracker.take();
 }
 
-IterationLog CpuFactorizer::nmf_masked(const RatingMatrix& ratings, const MaskedNmfSettings& settings,
-                                       MaskedNmfState& state, const IterationControl& control) {
+IterationLog CpuBackend::nmf_masked(const RatingMatrix& ratings, const MaskedNmfSettings& settings,
+                                    MaskedNmfState& state, const IterationControl& control) {
   const int threads = threads_for(ratings.nnz());
   check_nmf_factors(ratings, state.factors);
   if (!(settings.l2_user >= 0.0f) || !(settings.l2_movie >= 0.0f) || !(settings.l2_bias >= 0.0f)) {
@@ -256,20 +260,34 @@ IterationLog CpuFactorizer::nmf_masked(const RatingMatrix& ratings, const Masked
   const RowBlocks user_blocks = make_row_blocks(xu, k / kRowWeightDivisor);
   const RowBlocks movie_blocks = make_row_blocks(xm, k / kRowWeightDivisor);
 
-  MaskedSideInput user_side{&xu, &user_blocks, &state.factors.ht, &state.factors.w, &state.movie_bias,
-                            &state.user_bias, state.global_offset, settings.l2_user, settings.l2_bias,
-                            settings.biases, false};
-  MaskedSideInput movie_side{&xm, &movie_blocks, &state.factors.w, &state.factors.ht, &state.user_bias,
-                             &state.movie_bias, state.global_offset, settings.l2_movie, settings.l2_bias,
-                             settings.biases, true};
+  MaskedSideInput user_side{&xu,
+                            &user_blocks,
+                            &state.factors.ht,
+                            &state.factors.w,
+                            &state.movie_bias,
+                            &state.user_bias,
+                            state.global_offset,
+                            settings.l2_user,
+                            settings.l2_bias,
+                            settings.biases,
+                            false};
+  MaskedSideInput movie_side{&xm,
+                             &movie_blocks,
+                             &state.factors.w,
+                             &state.factors.ht,
+                             &state.user_bias,
+                             &state.movie_bias,
+                             state.global_offset,
+                             settings.l2_movie,
+                             settings.l2_bias,
+                             settings.biases,
+                             true};
   IterationTracker tracker(control);
   while (true) {
     const MaskedSide u = mu_masked_side(user_side, threads);
     const MaskedSide m = mu_masked_side(movie_side, threads);
-    const double loss = m.sse + settings.l2_user * u.weighted_norm + settings.l2_movie * m.weighted_norm +
-                        settings.l2_bias * (u.bias_norm + m.bias_norm);
-    if (!std::isfinite(loss)) tracker.diverged("loss is " + std::to_string(loss));
-    if (tracker.record(loss)) break;
+    const MaskedLossTerms terms{m.sse, u.weighted_norm, m.weighted_norm, u.bias_norm + m.bias_norm};
+    if (tracker.record(masked_nmf_loss(terms, settings.l2_user, settings.l2_movie, settings.l2_bias))) break;
   }
   if (!all_finite(state.factors.w, threads) || !all_finite(state.factors.ht, threads)) {
     tracker.diverged("a factor is not finite");

@@ -12,7 +12,8 @@
 #include <string>
 
 #include "cinefactor/error.hpp"
-#include "cpu_engine.hpp"
+#include "cpu_backend.hpp"
+#include "engine/random.hpp"
 
 namespace cinefactor::engine::cpu {
 namespace {
@@ -32,7 +33,7 @@ void multiply(const DenseMatrix& a, const Eigen::MatrixXf& b, DenseMatrix& out, 
 
 }  // namespace
 
-SvdResult CpuFactorizer::truncated_svd(const RatingMatrix& ratings, const SvdSettings& settings) {
+SvdResult CpuBackend::truncated_svd(const RatingMatrix& ratings, const SvdSettings& settings) {
   const int threads = threads_for(ratings.nnz());
   const std::int64_t m = ratings.n_users();
   const std::int64_t n = ratings.n_movies();
@@ -79,7 +80,8 @@ SvdResult CpuFactorizer::truncated_svd(const RatingMatrix& ratings, const SvdSet
   multiply(y, ur.cast<float>(), out.u, user_blocks, threads);
   multiply(z, vr.cast<float>(), out.v, movie_blocks, threads);
   out.sigma.resize(static_cast<std::size_t>(k));
-  for (int c = 0; c < k; ++c) out.sigma[static_cast<std::size_t>(c)] = static_cast<float>(small.singularValues()(c));
+  for (int c = 0; c < k; ++c)
+    out.sigma[static_cast<std::size_t>(c)] = static_cast<float>(small.singularValues()(c));
 
   // Signs as scikit-learn's svd_flip (u-based): the largest |entry| of each column of U is positive.
   auto um = as_eigen(out.u);

@@ -65,10 +65,13 @@ inline void check_status(Status status, const char* call, const char* file, int 
 // Before a kernel launch: cudaGetLastError reports the last error of ANY earlier runtime call on this
 // thread, so one that was already handled (a probe on a machine without a device, a failed free in a
 // destructor) is cleared first and the check after the launch reports the launch's own error.
-inline void clear_stale_error() noexcept { static_cast<void>(cudaGetLastError()); }
+inline void clear_stale_error() noexcept {
+  static_cast<void>(cudaGetLastError());
+}
 
 }  // namespace cinefactor::engine::cuda
 
-#define CINEFACTOR_CUDA_CHECK(call) ::cinefactor::engine::cuda::check_status((call), #call, __FILE__, __LINE__)
+#define CINEFACTOR_CUDA_CHECK(call) \
+  ::cinefactor::engine::cuda::check_status((call), #call, __FILE__, __LINE__)
 // After a kernel launch: the launch configuration error, if any.
 #define CINEFACTOR_CUDA_CHECK_LAUNCH() CINEFACTOR_CUDA_CHECK(cudaGetLastError())

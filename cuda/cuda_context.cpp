@@ -5,31 +5,51 @@ namespace cinefactor::engine::cuda {
 
 const char* cusolver_status_name(cusolverStatus_t s) noexcept {
   switch (s) {
-    case CUSOLVER_STATUS_SUCCESS: return "CUSOLVER_STATUS_SUCCESS";
-    case CUSOLVER_STATUS_NOT_INITIALIZED: return "CUSOLVER_STATUS_NOT_INITIALIZED";
-    case CUSOLVER_STATUS_ALLOC_FAILED: return "CUSOLVER_STATUS_ALLOC_FAILED";
-    case CUSOLVER_STATUS_INVALID_VALUE: return "CUSOLVER_STATUS_INVALID_VALUE";
-    case CUSOLVER_STATUS_ARCH_MISMATCH: return "CUSOLVER_STATUS_ARCH_MISMATCH";
-    case CUSOLVER_STATUS_EXECUTION_FAILED: return "CUSOLVER_STATUS_EXECUTION_FAILED";
-    case CUSOLVER_STATUS_INTERNAL_ERROR: return "CUSOLVER_STATUS_INTERNAL_ERROR";
-    case CUSOLVER_STATUS_MATRIX_TYPE_NOT_SUPPORTED: return "CUSOLVER_STATUS_MATRIX_TYPE_NOT_SUPPORTED";
-    case CUSOLVER_STATUS_NOT_SUPPORTED: return "CUSOLVER_STATUS_NOT_SUPPORTED";
-    default: return "CUSOLVER_STATUS_UNKNOWN";
+    case CUSOLVER_STATUS_SUCCESS:
+      return "CUSOLVER_STATUS_SUCCESS";
+    case CUSOLVER_STATUS_NOT_INITIALIZED:
+      return "CUSOLVER_STATUS_NOT_INITIALIZED";
+    case CUSOLVER_STATUS_ALLOC_FAILED:
+      return "CUSOLVER_STATUS_ALLOC_FAILED";
+    case CUSOLVER_STATUS_INVALID_VALUE:
+      return "CUSOLVER_STATUS_INVALID_VALUE";
+    case CUSOLVER_STATUS_ARCH_MISMATCH:
+      return "CUSOLVER_STATUS_ARCH_MISMATCH";
+    case CUSOLVER_STATUS_EXECUTION_FAILED:
+      return "CUSOLVER_STATUS_EXECUTION_FAILED";
+    case CUSOLVER_STATUS_INTERNAL_ERROR:
+      return "CUSOLVER_STATUS_INTERNAL_ERROR";
+    case CUSOLVER_STATUS_MATRIX_TYPE_NOT_SUPPORTED:
+      return "CUSOLVER_STATUS_MATRIX_TYPE_NOT_SUPPORTED";
+    case CUSOLVER_STATUS_NOT_SUPPORTED:
+      return "CUSOLVER_STATUS_NOT_SUPPORTED";
+    default:
+      return "CUSOLVER_STATUS_UNKNOWN";
   }
 }
 
 const char* cusolver_status_text(cusolverStatus_t s) noexcept {
   switch (s) {
-    case CUSOLVER_STATUS_SUCCESS: return "success";
-    case CUSOLVER_STATUS_NOT_INITIALIZED: return "the cuSOLVER library was not initialized";
-    case CUSOLVER_STATUS_ALLOC_FAILED: return "resource allocation failed inside cuSOLVER";
-    case CUSOLVER_STATUS_INVALID_VALUE: return "an unsupported value or parameter was passed";
-    case CUSOLVER_STATUS_ARCH_MISMATCH: return "the device does not support the feature";
-    case CUSOLVER_STATUS_EXECUTION_FAILED: return "the GPU program failed to execute";
-    case CUSOLVER_STATUS_INTERNAL_ERROR: return "an internal cuSOLVER operation failed";
-    case CUSOLVER_STATUS_MATRIX_TYPE_NOT_SUPPORTED: return "the matrix type is not supported";
-    case CUSOLVER_STATUS_NOT_SUPPORTED: return "the operation is not supported";
-    default: return "unknown cuSOLVER status";
+    case CUSOLVER_STATUS_SUCCESS:
+      return "success";
+    case CUSOLVER_STATUS_NOT_INITIALIZED:
+      return "the cuSOLVER library was not initialized";
+    case CUSOLVER_STATUS_ALLOC_FAILED:
+      return "resource allocation failed inside cuSOLVER";
+    case CUSOLVER_STATUS_INVALID_VALUE:
+      return "an unsupported value or parameter was passed";
+    case CUSOLVER_STATUS_ARCH_MISMATCH:
+      return "the device does not support the feature";
+    case CUSOLVER_STATUS_EXECUTION_FAILED:
+      return "the GPU program failed to execute";
+    case CUSOLVER_STATUS_INTERNAL_ERROR:
+      return "an internal cuSOLVER operation failed";
+    case CUSOLVER_STATUS_MATRIX_TYPE_NOT_SUPPORTED:
+      return "the matrix type is not supported";
+    case CUSOLVER_STATUS_NOT_SUPPORTED:
+      return "the operation is not supported";
+    default:
+      return "unknown cuSOLVER status";
   }
 }
 
@@ -48,9 +68,13 @@ CudaContext::~CudaContext() {
   if (stream_) static_cast<void>(cudaStreamDestroy(stream_));
 }
 
-void CudaContext::activate() const { CINEFACTOR_CUDA_CHECK(cudaSetDevice(device_)); }
+void CudaContext::activate() const {
+  CINEFACTOR_CUDA_CHECK(cudaSetDevice(device_));
+}
 
-void CudaContext::synchronize() const { CINEFACTOR_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+void CudaContext::synchronize() const {
+  CINEFACTOR_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
 
 std::int64_t CudaContext::free_memory() const {
   activate();
@@ -97,8 +121,9 @@ cusparseHandle_t CudaContext::cusparse() {
   if (!cusparse_) {
     cusparseHandle_t handle = nullptr;
     CINEFACTOR_CUDA_CHECK(cusparseCreate(&handle));
-    cusparse_ = configured(handle, cusparseDestroy,
-                           [this](cusparseHandle_t h) { CINEFACTOR_CUDA_CHECK(cusparseSetStream(h, stream_)); });
+    cusparse_ = configured(handle, cusparseDestroy, [this](cusparseHandle_t h) {
+      CINEFACTOR_CUDA_CHECK(cusparseSetStream(h, stream_));
+    });
   }
   return cusparse_;
 }
@@ -107,8 +132,9 @@ cusolverDnHandle_t CudaContext::cusolver() {
   if (!cusolver_) {
     cusolverDnHandle_t handle = nullptr;
     CINEFACTOR_CUDA_CHECK(cusolverDnCreate(&handle));
-    cusolver_ = configured(handle, cusolverDnDestroy,
-                           [this](cusolverDnHandle_t h) { CINEFACTOR_CUDA_CHECK(cusolverDnSetStream(h, stream_)); });
+    cusolver_ = configured(handle, cusolverDnDestroy, [this](cusolverDnHandle_t h) {
+      CINEFACTOR_CUDA_CHECK(cusolverDnSetStream(h, stream_));
+    });
   }
   return cusolver_;
 }

@@ -70,14 +70,16 @@ __global__ void leading_columns_kernel(const double* __restrict__ u, int l, int 
 
 }  // namespace
 
-void launch_sum_blocks(cudaStream_t stream, const float* partial, int blocks, std::int64_t count, double* out_double,
-                       float* out_float) {
+void launch_sum_blocks(cudaStream_t stream, const float* partial, int blocks, std::int64_t count,
+                       double* out_double, float* out_float) {
   clear_stale_error();
-  sum_blocks_kernel<<<blocks_for(count), kThreads, 0, stream>>>(partial, blocks, count, out_double, out_float);
+  sum_blocks_kernel<<<blocks_for(count), kThreads, 0, stream>>>(partial, blocks, count, out_double,
+                                                                out_float);
   CINEFACTOR_CUDA_CHECK_LAUNCH();
 }
 
-void launch_frobenius_inner(cudaStream_t stream, const double* a, const double* b, std::int64_t count, double* out) {
+void launch_frobenius_inner(cudaStream_t stream, const double* a, const double* b, std::int64_t count,
+                            double* out) {
   clear_stale_error();
   // One block (k x k <= 65,536 elements): the sum is the same on every run.
   frobenius_inner_kernel<<<1, kThreads, 0, stream>>>(a, b, count, out);
@@ -86,14 +88,15 @@ void launch_frobenius_inner(cudaStream_t stream, const double* a, const double* 
 
 void launch_transposed_triangle(cudaStream_t stream, const float* a, std::int64_t lda, int l, double* rt) {
   clear_stale_error();
-  transposed_triangle_kernel<<<blocks_for(static_cast<std::int64_t>(l) * l), kThreads, 0, stream>>>(a, lda, l, rt);
+  transposed_triangle_kernel<<<blocks_for(static_cast<std::int64_t>(l) * l), kThreads, 0, stream>>>(a, lda, l,
+                                                                                                    rt);
   CINEFACTOR_CUDA_CHECK_LAUNCH();
 }
 
 void launch_leading_columns(cudaStream_t stream, const double* u, int l, int k, bool transposed, float* out) {
   clear_stale_error();
-  leading_columns_kernel<<<blocks_for(static_cast<std::int64_t>(l) * k), kThreads, 0, stream>>>(u, l, k, transposed,
-                                                                                               out);
+  leading_columns_kernel<<<blocks_for(static_cast<std::int64_t>(l) * k), kThreads, 0, stream>>>(
+      u, l, k, transposed, out);
   CINEFACTOR_CUDA_CHECK_LAUNCH();
 }
 

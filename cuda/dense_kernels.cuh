@@ -11,11 +11,12 @@ namespace cinefactor::engine::cuda {
 
 // out_double[i] = sum over b of partial[b * count + i], added in block order in double (deterministic),
 // and out_float[i] = (float) out_double[i], for i < count.
-void launch_sum_blocks(cudaStream_t stream, const float* partial, int blocks, std::int64_t count, double* out_double,
-                       float* out_float);
+void launch_sum_blocks(cudaStream_t stream, const float* partial, int blocks, std::int64_t count,
+                       double* out_double, float* out_float);
 
 // *out += sum a[i] b[i] over count elements, in double, by one block (the same sum on every run).
-void launch_frobenius_inner(cudaStream_t stream, const double* a, const double* b, std::int64_t count, double* out);
+void launch_frobenius_inner(cudaStream_t stream, const double* a, const double* b, std::int64_t count,
+                            double* out);
 
 // rt (l x l, column-major, double) = R^T for the upper triangle R of the column-major matrix `a`
 // (leading dimension lda) that geqrf leaves in place; zero above the diagonal.

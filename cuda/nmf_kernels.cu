@@ -41,7 +41,8 @@ __device__ void block_accumulate(const double (&values)[Slots], double* out) {
 }
 
 // scikit-learn's MU step for one side of the zero-filled objective: self *= num / den, an exactly-zero
-// denominator replaced by EPSILON; adds sum(num * self_new) (= tr(self^T X other) after the update) to *cross.
+// denominator replaced by EPSILON; adds sum(num * self_new) (= tr(self^T X other) after the update) to
+// *cross.
 __global__ void nmf_zero_update_kernel(float* __restrict__ self, const float* __restrict__ num,
                                        const float* __restrict__ den, std::int64_t count, float epsilon,
                                        double* cross) {
@@ -110,7 +111,8 @@ struct RowBias {
   double squared_error;
 };
 
-__device__ __forceinline__ RowBias refit_row_bias(const MaskedSideArgs& a, double sum, double sum_sq, double n) {
+__device__ __forceinline__ RowBias refit_row_bias(const MaskedSideArgs& a, double sum, double sum_sq,
+                                                  double n) {
   double b = 0.0;
   if (a.self_bias != nullptr) {
     const double denom = n + a.l2_bias;
@@ -148,7 +150,8 @@ __global__ void __launch_bounds__(kBlockThreads) nmf_masked_side_kernel(MaskedSi
     const std::int32_t end = a.indptr[r + 1];
     if (end - begin > a.long_threshold) continue;  // nmf_masked_long_row_kernel's row
     const float row_base = biases ? a.offset + a.self_bias[r] : 0.0f;
-    for (std::int32_t e = begin; e < end; ++e) accumulate_masked_entry<PerLane>(a, e, lane, row_base, s, num, den);
+    for (std::int32_t e = begin; e < end; ++e)
+      accumulate_masked_entry<PerLane>(a, e, lane, row_base, s, num, den);
     const auto n = static_cast<float>(end - begin);
     const float reg = a.l2 * n;
     float norm = 0.0f;
@@ -184,7 +187,8 @@ constexpr int kLongRowThreads = kLongRowWarps * kWarp;
 // Replaces every warp's v (a row of k values spread over the lanes) by the sum of all warps' v, added in
 // warp order. Every thread of the block must call it.
 template <int PerLane>
-__device__ void sum_over_warps(float (&v)[PerLane], float (*partial)[kMaskedKernelMaxRank], int lane, int warp, int k) {
+__device__ void sum_over_warps(float (&v)[PerLane], float (*partial)[kMaskedKernelMaxRank], int lane,
+                               int warp, int k) {
 #pragma unroll
   for (int i = 0; i < PerLane; ++i) {
     const int f = lane + i * kWarp;
@@ -289,7 +293,8 @@ void launch_nmf_zero_update(cudaStream_t stream, int grid, float* self, const fl
 
 template <int PerLane>
 void launch_masked_side_for(cudaStream_t stream, const MaskedSideArgs& a) {
-  const int grid = static_cast<int>(std::max<std::int64_t>(1, (a.rows + kWarpsPerBlock - 1) / kWarpsPerBlock));
+  const int grid =
+      static_cast<int>(std::max<std::int64_t>(1, (a.rows + kWarpsPerBlock - 1) / kWarpsPerBlock));
   clear_stale_error();
   nmf_masked_side_kernel<PerLane><<<grid, kBlockThreads, 0, stream>>>(a);
   CINEFACTOR_CUDA_CHECK_LAUNCH();
@@ -301,17 +306,25 @@ void launch_masked_side_for(cudaStream_t stream, const MaskedSideArgs& a) {
 
 void launch_masked_side(cudaStream_t stream, const MaskedSideArgs& a) {
   switch ((a.k + kWarp - 1) / kWarp) {
-    case 1: return launch_masked_side_for<1>(stream, a);
-    case 2: return launch_masked_side_for<2>(stream, a);
-    case 3: return launch_masked_side_for<3>(stream, a);
-    case 4: return launch_masked_side_for<4>(stream, a);
-    case 5: return launch_masked_side_for<5>(stream, a);
-    case 6: return launch_masked_side_for<6>(stream, a);
-    case 7: return launch_masked_side_for<7>(stream, a);
-    case kMaxFactorsPerLane: return launch_masked_side_for<kMaxFactorsPerLane>(stream, a);
+    case 1:
+      return launch_masked_side_for<1>(stream, a);
+    case 2:
+      return launch_masked_side_for<2>(stream, a);
+    case 3:
+      return launch_masked_side_for<3>(stream, a);
+    case 4:
+      return launch_masked_side_for<4>(stream, a);
+    case 5:
+      return launch_masked_side_for<5>(stream, a);
+    case 6:
+      return launch_masked_side_for<6>(stream, a);
+    case 7:
+      return launch_masked_side_for<7>(stream, a);
+    case kMaxFactorsPerLane:
+      return launch_masked_side_for<kMaxFactorsPerLane>(stream, a);
     default:
-      throw InvalidArgument("the CUDA masked NMF supports rank <= " + std::to_string(kMaskedKernelMaxRank) + ", got " +
-                            std::to_string(a.k));
+      throw InvalidArgument("the CUDA masked NMF supports rank <= " + std::to_string(kMaskedKernelMaxRank) +
+                            ", got " + std::to_string(a.k));
   }
 }
 

@@ -1,5 +1,5 @@
 // The CUDA backend's own kernels, behind plain launch functions: a header free of the project's C++20
-// headers so that both nvcc (nmf_kernels.cu) and the host compiler (cuda_factorizer.cpp) can read it.
+// headers so that both nvcc (nmf_kernels.cu) and the host compiler (nmf.cpp) can read it.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -21,8 +21,8 @@ struct MaskedSideArgs {
   const std::int32_t* indptr;
   const std::int32_t* indices;
   const float* values;
-  const float* other;      // other side's factors, row-major (cols x k)
-  float* self;             // this side's factors, row-major (rows x k)
+  const float* other;       // other side's factors, row-major (cols x k)
+  float* self;              // this side's factors, row-major (rows x k)
   const float* other_bias;  // nullptr without biases
   float* self_bias;         // nullptr without biases
   std::int32_t rows;
@@ -32,7 +32,7 @@ struct MaskedSideArgs {
   float l2_bias;
   bool second_walk;
   float epsilon;  // added to every denominator
-  double* sums;  // [sse, weighted_norm, bias_norm]
+  double* sums;   // [sse, weighted_norm, bias_norm]
   // Rows with more than long_threshold entries are skipped by the warp-per-row kernel and updated by the
   // block-per-row kernel, one block each (long_rows lists them, long_count of them).
   const std::int32_t* long_rows;

@@ -79,7 +79,8 @@ __global__ void __launch_bounds__(kRankingThreads) top_k_kernel(TopKArgs a) {
 
 template <int Capacity>
 void launch_for(cudaStream_t stream, std::int32_t batch, const TopKArgs& a) {
-  const auto shared = static_cast<std::size_t>((a.movies + kBitsPerWord - 1) / kBitsPerWord) * sizeof(unsigned);
+  const auto shared =
+      static_cast<std::size_t>((a.movies + kBitsPerWord - 1) / kBitsPerWord) * sizeof(unsigned);
   clear_stale_error();
   top_k_kernel<Capacity><<<batch, kRankingThreads, shared, stream>>>(a);
   CINEFACTOR_CUDA_CHECK_LAUNCH();

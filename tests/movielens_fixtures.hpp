@@ -63,7 +63,8 @@ inline void write_u_dataset(const std::filesystem::path& dir) {
              "196\t302\t5\t881251000\n");
   // 242: Action + Comedy; 302: Drama; the title bytes C3 A9 are Latin-1 "Ã©".
   write_text(dir / "u.item", u_item_line("242", "Kolya (1996)", "24-Jan-1997", "0100010000000000000") +
-                                 u_item_line("302", "L.A. Confidential \xC3\xA9 (1997)", "01-Jan-1997", "0000000010000000000") +
+                                 u_item_line("302", "L.A. Confidential \xC3\xA9 (1997)", "01-Jan-1997",
+                                             "0000000010000000000") +
                                  u_item_line("267", "unknown", "01-Jan-1995", "1000000000000000000"));
 }
 

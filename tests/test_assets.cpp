@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <set>
 
-#include "cinefactor/assets.hpp"
+#include "server/assets.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {

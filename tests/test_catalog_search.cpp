@@ -1,7 +1,6 @@
-#include "cinefactor/catalog_search.hpp"
-
 #include <gtest/gtest.h>
 
+#include "cinefactor/catalog_search.hpp"
 #include "cinefactor/error.hpp"
 
 namespace cinefactor {
@@ -10,8 +9,8 @@ namespace {
 Model catalog_model() {
   Model m;
   const std::vector<std::tuple<std::int64_t, std::string, int, int>> movies{
-      {1, "Toy Story", 1995, 215}, {3114, "Toy Story 2", 1999, 97},  {78499, "Toy Story 3", 2010, 55},
-      {2, "Jumanji", 1995, 110},   {500, "Amélie", 2001, 120},       {600, "Batman", 1989, 80},
+      {1, "Toy Story", 1995, 215}, {3114, "Toy Story 2", 1999, 97}, {78499, "Toy Story 3", 2010, 55},
+      {2, "Jumanji", 1995, 110},   {500, "Amélie", 2001, 120},      {600, "Batman", 1989, 80},
       {601, "Batman", 1966, 5},    {700, "The Toy", 1982, 3}};
   for (const auto& [id, title, year, count] : movies) {
     m.movie_ids.push_back(id);
@@ -54,7 +53,8 @@ TEST(CatalogSearch, RanksExactThenPrefixThenContainsByPopularity) {
 TEST(CatalogSearch, ResolvesIdsExactTitlesAndRejectsAmbiguity) {
   const auto m = catalog_model();
   EXPECT_EQ(m.movie_ids[static_cast<std::size_t>(resolve_movie(m, "3114"))], 3114);
-  EXPECT_EQ(m.movie_ids[static_cast<std::size_t>(resolve_movie(m, "toy story"))], 1);  // exact beats fragments
+  EXPECT_EQ(m.movie_ids[static_cast<std::size_t>(resolve_movie(m, "toy story"))],
+            1);  // exact beats fragments
   EXPECT_EQ(m.movie_ids[static_cast<std::size_t>(resolve_movie(m, "jumanji"))], 2);
   EXPECT_EQ(m.movie_ids[static_cast<std::size_t>(resolve_movie(m, "batman (1966)"))], 601);
   try {

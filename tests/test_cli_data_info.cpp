@@ -52,8 +52,10 @@ TEST(CliDataInfo, SkipBadLinesFlag) {
   test::write_csv_dataset(dir.path(), std::string(test::kCsvRatings) + "1,2,7.0,5\n");
   const auto strict = run_cli({"data", "info", "--data", dir.path().string(), "--no-cache"});
   EXPECT_EQ(strict.exit_code, 1);
-  EXPECT_NE(strict.err.find("ratings.csv:6: expected a rating from 0.5 to 5"), std::string::npos) << strict.err;
-  const auto lenient = run_cli({"data", "info", "--data", dir.path().string(), "--no-cache", "--skip-bad-lines", "--json"});
+  EXPECT_NE(strict.err.find("ratings.csv:6: expected a rating from 0.5 to 5"), std::string::npos)
+      << strict.err;
+  const auto lenient =
+      run_cli({"data", "info", "--data", dir.path().string(), "--no-cache", "--skip-bad-lines", "--json"});
   ASSERT_EQ(lenient.exit_code, 0) << lenient.err;
   EXPECT_EQ(nlohmann::json::parse(lenient.out).at("load").at("skipped_lines"), 1);
 }

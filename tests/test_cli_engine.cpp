@@ -20,8 +20,8 @@ class CliEngine : public ::testing::Test {
     const auto synth = run_cli({"-q", "data", "synth", "--preset", "small", "--seed", "7", "--out", data});
     ASSERT_EQ(synth.exit_code, 0) << synth.err;
     for (const std::string algo : {"nmf", "svd"}) {
-      const auto r = run_cli({"-q", "train", "--data", data, "--algo", algo, "-k", "16", "--iterations", "60", "--out",
-                              (*dir_ / (algo + ".cfm")).string(), "--json"});
+      const auto r = run_cli({"-q", "train", "--data", data, "--algo", algo, "-k", "16", "--iterations", "60",
+                              "--out", (*dir_ / (algo + ".cfm")).string(), "--json"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
       const auto summary = nlohmann::json::parse(r.out);
       EXPECT_EQ(summary.at("algorithm"), algo);
@@ -54,7 +54,8 @@ TEST_F(CliEngine, RecommendsNewUnratedMoviesWithExplanations) {
   const auto ids = popular_ids(data(), 6);
   ASSERT_EQ(ids.size(), 6u);
   for (const std::string algo : {"nmf", "svd"}) {
-    std::vector<std::string> args{"-q", "recommend", "--model", model(algo), "--years", "new", "-n", "5", "--json"};
+    std::vector<std::string> args{"-q",  "recommend", "--model", model(algo), "--years",
+                                  "new", "-n",        "5",       "--json"};
     for (std::size_t i = 0; i < ids.size(); ++i) {
       args.push_back("--rate");
       args.push_back(std::to_string(ids[i]) + "=" + (i % 2 ? "4.5" : "2"));
@@ -80,7 +81,8 @@ TEST_F(CliEngine, AcceptsTitleFragmentsAndSaysWhenOneIsAmbiguous) {
   const auto info = run_cli({"-q", "data", "info", "--data", data(), "--json", "--top", "1"});
   const auto top = nlohmann::json::parse(info.out).at("most_rated").at(0);
   const std::string title = top.at("title");
-  const auto ok = run_cli({"-q", "recommend", "--model", model("svd"), "--rate", title + " (" + std::to_string(top.at("year").get<int>()) + ")=5", "--json"});
+  const auto ok = run_cli({"-q", "recommend", "--model", model("svd"), "--rate",
+                           title + " (" + std::to_string(top.at("year").get<int>()) + ")=5", "--json"});
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_FALSE(nlohmann::json::parse(ok.out).at("recommendations").empty());
 
@@ -104,7 +106,8 @@ TEST_F(CliEngine, BadRequestsFailWithOneClearLine) {
       {{"recommend", "--model", model("nmf"), "--rate", "1=lots"}, 1, "is not a number of stars"},
       {{"recommend", "--model", model("nmf"), "--rate", "4.5"}, 1, "expected MOVIE=STARS"},
       {{"recommend", "--model", model("nmf"), "--rate", known + "=9"}, 1, "9"},
-      {{"recommend", "--model", model("nmf"), "--rate", known + "=4", "--years", "soon"}, 1,
+      {{"recommend", "--model", model("nmf"), "--rate", known + "=4", "--years", "soon"},
+       1,
        "expected old, new, any or a range"},
       {{"recommend", "--model", data() + "/ratings.csv", "--rate", "1=4"}, 1, "ratings.csv"},
       {{"recommend", "--rate", "1=4"}, 2, "--model"},
@@ -126,7 +129,8 @@ TEST_F(CliEngine, BadRequestsFailWithOneClearLine) {
 }
 
 TEST_F(CliEngine, EvaluatePrintsTheMetricsAsJson) {
-  const auto r = run_cli({"-q", "evaluate", "--data", data(), "--algo", "bias", "--protocol", "kfold", "--folds", "3", "--json"});
+  const auto r = run_cli({"-q", "evaluate", "--data", data(), "--algo", "bias", "--protocol", "kfold",
+                          "--folds", "3", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto out = nlohmann::json::parse(r.out);
   EXPECT_EQ(out.at("folds"), 3);

@@ -12,7 +12,7 @@
 #include <regex>
 #include <thread>
 
-#include "cinefactor/atomic_file.hpp"
+#include "core/atomic_file.hpp"
 #include "server_fixtures.hpp"
 
 namespace cinefactor {

@@ -1,13 +1,13 @@
 // The binary dataset cache: an identical round trip, rebuilt when a source or an option changes,
 // and never trusted when truncated, corrupted, foreign or of another version.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 
 #include "cinefactor/dataset.hpp"
-#include "dataset_cache.hpp"
+#include "data/dataset_cache.hpp"
 #include "movielens_fixtures.hpp"
 
 namespace cinefactor {
@@ -15,7 +15,9 @@ namespace {
 
 using test::TempDir;
 
-std::filesystem::path cache_of(const std::filesystem::path& dir) { return dir / detail::kCacheFileName; }
+std::filesystem::path cache_of(const std::filesystem::path& dir) {
+  return dir / detail::kCacheFileName;
+}
 
 void expect_same_dataset(const Dataset& a, const Dataset& b) {
   EXPECT_EQ(a.layout, b.layout);
@@ -54,7 +56,9 @@ void set_mtime(const std::filesystem::path& path, std::int64_t seconds) {
   ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
 }
 
-std::string bytes_of(const std::filesystem::path& path) { return test::read_text(path); }
+std::string bytes_of(const std::filesystem::path& path) {
+  return test::read_text(path);
+}
 
 // A duplicate and a skipped line, so the load report must survive the cache as well.
 void write_fixture(const std::filesystem::path& dir) {
@@ -134,7 +138,8 @@ struct Damage {
 
 TEST(DatasetCache, DamagedCacheIsRebuiltNeverTrusted) {
   const std::vector<Damage> damages = {
-      {"flipped payload byte", [](std::string& b) { b[b.size() - 40] = static_cast<char>(b[b.size() - 40] ^ 0x01); }},
+      {"flipped payload byte",
+       [](std::string& b) { b[b.size() - 40] = static_cast<char>(b[b.size() - 40] ^ 0x01); }},
       {"flipped header byte", [](std::string& b) { b[40] = static_cast<char>(b[40] ^ 0x10); }},
       {"truncated", [](std::string& b) { b.resize(b.size() - 7); }},
       {"truncated to the prefix", [](std::string& b) { b.resize(20); }},
@@ -164,8 +169,9 @@ TEST(DatasetCache, ReadCacheSaysWhyNot) {
   TempDir dir;
   test::write_csv_dataset(dir.path());
   const auto stamps = detail::stamp_sources(dir.path(), Layout::csv);
-  EXPECT_NE(detail::read_dataset_cache(cache_of(dir.path()), Layout::csv, stamps, {}).why_not.find("no cache"),
-            std::string::npos);
+  EXPECT_NE(
+      detail::read_dataset_cache(cache_of(dir.path()), Layout::csv, stamps, {}).why_not.find("no cache"),
+      std::string::npos);
   load_dataset(dir.path());
   std::string bytes = bytes_of(cache_of(dir.path()));
   bytes[8] = static_cast<char>(bytes[8] + 1);

@@ -1,4 +1,4 @@
-// Tests of `cinefactor data fetch` and its library (src/fetch.cpp): the registry and its embedded
+// Tests of `cinefactor data fetch` and its library (src/data/fetch.cpp): the registry and its embedded
 // copy, MD5, unpacking (with zip-slip archives built here), atomic install, interruption by SIGKILL,
 // and the download path against local HTTP servers on ephemeral loopback ports.
 #include <arpa/inet.h>

@@ -114,20 +114,21 @@ TEST(TopK, AgreesWithAFullSortOnRandomScores) {
   }
 }
 
-// The GPU top-k's selection (src/top_k_select.hpp, the functions the kernel in cuda/ranking_kernels.cu
+// The GPU top-k's selection (cuda/top_k_select.hpp, the functions the kernel in cuda/ranking_kernels.cu
 // calls), run on the host the way the kernel runs it: `threads` threads each keep the best k of the
 // movies j = t, t + threads, ... that are not excluded; then k rounds take the best head of all the
 // threads' lists and advance the owner's head.
-std::vector<std::int32_t> kernel_top_k(const std::vector<float>& scores, const std::vector<std::int32_t>& excluded,
-                                       int k, int threads) {
+std::vector<std::int32_t> kernel_top_k(const std::vector<float>& scores,
+                                       const std::vector<std::int32_t>& excluded, int k, int threads) {
   const auto n = static_cast<std::int32_t>(scores.size());
-  std::vector<std::vector<engine::RankedCandidate>> lists(static_cast<std::size_t>(threads),
-                                                         std::vector<engine::RankedCandidate>(static_cast<std::size_t>(k)));
+  std::vector<std::vector<engine::RankedCandidate>> lists(
+      static_cast<std::size_t>(threads), std::vector<engine::RankedCandidate>(static_cast<std::size_t>(k)));
   std::vector<int> lengths(static_cast<std::size_t>(threads), 0);
   for (int t = 0; t < threads; ++t) {
     for (std::int32_t j = t; j < n; j += threads) {
       if (std::binary_search(excluded.begin(), excluded.end(), j)) continue;
-      engine::insert_candidate(lists[static_cast<std::size_t>(t)].data(), &lengths[static_cast<std::size_t>(t)], k,
+      engine::insert_candidate(lists[static_cast<std::size_t>(t)].data(),
+                               &lengths[static_cast<std::size_t>(t)], k,
                                {engine::ranking_score(scores[static_cast<std::size_t>(j)]), j});
     }
   }
@@ -138,7 +139,8 @@ std::vector<std::int32_t> kernel_top_k(const std::vector<float>& scores, const s
     int owner = -1;
     for (int t = 0; t < threads; ++t) {
       const auto at = static_cast<std::size_t>(t);
-      const auto head = heads[at] < lengths[at] ? lists[at][static_cast<std::size_t>(heads[at])] : engine::no_candidate();
+      const auto head =
+          heads[at] < lengths[at] ? lists[at][static_cast<std::size_t>(heads[at])] : engine::no_candidate();
       if (engine::ranks_before(head, best)) {
         best = head;
         owner = t;
@@ -154,14 +156,16 @@ std::vector<std::int32_t> kernel_top_k(const std::vector<float>& scores, const s
 TEST(GpuTopKSelection, InsertKeepsTheBestFirstAndDropsTheRest) {
   std::vector<engine::RankedCandidate> list(3);
   int length = 0;
-  for (const engine::RankedCandidate c : {engine::RankedCandidate{1.0f, 4}, {2.0f, 9}, {1.0f, 2}, {0.5f, 1}, {2.0f, 3}}) {
+  for (const engine::RankedCandidate c :
+       {engine::RankedCandidate{1.0f, 4}, {2.0f, 9}, {1.0f, 2}, {0.5f, 1}, {2.0f, 3}}) {
     engine::insert_candidate(list.data(), &length, 3, c);
   }
   ASSERT_EQ(length, 3);
   EXPECT_EQ(list[0].movie, 3);  // 2.0, lower index first
   EXPECT_EQ(list[1].movie, 9);
   EXPECT_EQ(list[2].movie, 2);  // 1.0 at index 2 displaced 1.0 at index 4; 0.5 never entered
-  EXPECT_EQ(engine::ranking_score(std::numeric_limits<float>::quiet_NaN()), -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(engine::ranking_score(std::numeric_limits<float>::quiet_NaN()),
+            -std::numeric_limits<float>::infinity());
   EXPECT_TRUE(engine::ranks_before({-std::numeric_limits<float>::infinity(), 7}, engine::no_candidate()));
 }
 

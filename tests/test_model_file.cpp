@@ -5,8 +5,6 @@
 // ModelFileGolden.DISABLED_WriteGoldenV1 from golden_model() below:
 //   build/ci/tests/test_model_file --gtest_also_run_disabled_tests --gtest_filter='*WriteGoldenV1'
 // Never regenerate it for a new format version: add model_v2.cfm and keep v1 loading.
-#include "cinefactor/model_file.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,6 +12,7 @@
 #include <random>
 
 #include "cinefactor/error.hpp"
+#include "cinefactor/model_file.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {
@@ -22,10 +21,13 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-std::filesystem::path golden_path() { return std::filesystem::path(CINEFACTOR_SOURCE_DIR) / "tests/golden/model_v1.cfm"; }
+std::filesystem::path golden_path() {
+  return std::filesystem::path(CINEFACTOR_SOURCE_DIR) / "tests/golden/model_v1.cfm";
+}
 
 CatalogMovie entry(std::int64_t id, std::string title, std::int32_t year, std::vector<std::string> genres,
-                   std::optional<std::int64_t> imdb, std::optional<std::int64_t> tmdb, std::int32_t count, float mean) {
+                   std::optional<std::int64_t> imdb, std::optional<std::int64_t> tmdb, std::int32_t count,
+                   float mean) {
   CatalogMovie c;
   c.movie.id = id;
   c.movie.title = std::move(title);
@@ -44,7 +46,8 @@ Model golden_model() {
   Model m;
   m.algorithm = Algorithm::svd;
   m.objective = NmfObjective::zero;
-  m.hyperparameters = {{"rank", 2}, {"center", true}, {"oversamples", 10}, {"power_iterations", 4}, {"seed", 42}};
+  m.hyperparameters = {
+      {"rank", 2}, {"center", true}, {"oversamples", 10}, {"power_iterations", 4}, {"seed", 42}};
   m.user_ids = {3, 8, 21};
   m.movie_ids = {1, 2, 5, 10};
   m.user_factors = DenseMatrix(3, 2);
@@ -53,7 +56,8 @@ Model golden_model() {
     for (std::int64_t f = 0; f < 2; ++f) m.user_factors(u, f) = 0.125f * static_cast<float>(u * 2 + f + 1);
   }
   for (std::int64_t j = 0; j < 4; ++j) {
-    for (std::int64_t f = 0; f < 2; ++f) m.movie_factors(j, f) = -0.25f + 0.0625f * static_cast<float>(j * 2 + f);
+    for (std::int64_t f = 0; f < 2; ++f)
+      m.movie_factors(j, f) = -0.25f + 0.0625f * static_cast<float>(j * 2 + f);
   }
   m.singular_values = {12.5f, 3.25f};
   m.global_offset = 3.5f;
@@ -61,11 +65,12 @@ Model golden_model() {
   m.movie_bias = {0.125f, -0.125f, 1.0f, -1.0f};
   m.data_fingerprint = 0x0123456789abcdefULL;
   m.catalog = {
-      entry(1, "Amélie (Fabuleux destin d'Amélie Poulain, Le)", 2001, {"Comedy", "Romance"}, 211915, 194, 120, 4.125f),
+      entry(1, "Amélie (Fabuleux destin d'Amélie Poulain, Le)", 2001, {"Comedy", "Romance"}, 211915, 194, 120,
+            4.125f),
       entry(2, "Tom & Jerry: \"The <Movie>\"", 1992, {"Animation", "Children"}, std::nullopt, 15302, 3, 2.5f),
       entry(5, "Crouching Tiger, Hidden Dragon (臥虎藏龍)", 0, {}, 190332, std::nullopt, 0, 0.0f),
-      entry(10, "Nausicaä of the Valley of the Wind", 1984, {"Adventure", "Animation", "Fantasy"}, 87544, 81, 25,
-            4.25f),
+      entry(10, "Nausicaä of the Valley of the Wind", 1984, {"Adventure", "Animation", "Fantasy"}, 87544, 81,
+            25, 4.25f),
   };
   return m;
 }
@@ -77,7 +82,8 @@ void expect_same_model(const Model& a, const Model& b) {
   EXPECT_EQ(a.user_ids, b.user_ids);
   EXPECT_EQ(a.movie_ids, b.movie_ids);
   auto bits_equal = [](const std::vector<float>& x, const std::vector<float>& y) {
-    return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0);
+    return x.size() == y.size() &&
+           (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0);
   };
   EXPECT_EQ(a.user_factors.rows, b.user_factors.rows);
   EXPECT_EQ(a.user_factors.cols, b.user_factors.cols);
@@ -113,7 +119,8 @@ Model random_model(Algorithm algorithm, NmfObjective objective, std::uint32_t se
   Model m;
   m.algorithm = algorithm;
   m.objective = objective;
-  m.hyperparameters = {{"algorithm", std::string(algorithm_name(algorithm))}, {"l2_user", 0.06}, {"max_iterations", 200}};
+  m.hyperparameters = {
+      {"algorithm", std::string(algorithm_name(algorithm))}, {"l2_user", 0.06}, {"max_iterations", 200}};
   for (std::int32_t u = 0; u < users; ++u) m.user_ids.push_back(3 * u + 1);
   for (std::int32_t j = 0; j < movies; ++j) m.movie_ids.push_back(5 * j + 2);
   if (k > 0) {
@@ -138,7 +145,8 @@ Model random_model(Algorithm algorithm, NmfObjective objective, std::uint32_t se
     if (j % 3) genres.push_back("Film-Noir");
     m.catalog.push_back(entry(m.movie_ids[static_cast<std::size_t>(j)], "Title " + std::to_string(j) + " é",
                               1900 + j, genres, j % 4 ? std::optional<std::int64_t>(j * 11) : std::nullopt,
-                              j % 5 ? std::optional<std::int64_t>(j * 13) : std::nullopt, j * 3, 1.0f + 0.01f * j));
+                              j % 5 ? std::optional<std::int64_t>(j * 13) : std::nullopt, j * 3,
+                              1.0f + 0.01f * j));
   }
   return m;
 }
@@ -146,9 +154,9 @@ Model random_model(Algorithm algorithm, NmfObjective objective, std::uint32_t se
 TEST(ModelFile, RoundTripEveryAlgorithm) {
   test::TempDir dir;
   const std::vector<std::pair<Algorithm, NmfObjective>> kinds{
-      {Algorithm::mean, NmfObjective::zero},     {Algorithm::bias, NmfObjective::zero},
+      {Algorithm::mean, NmfObjective::zero},       {Algorithm::bias, NmfObjective::zero},
       {Algorithm::popularity, NmfObjective::zero}, {Algorithm::nmf, NmfObjective::masked},
-      {Algorithm::nmf, NmfObjective::zero},      {Algorithm::svd, NmfObjective::zero}};
+      {Algorithm::nmf, NmfObjective::zero},        {Algorithm::svd, NmfObjective::zero}};
   std::uint32_t seed = 1;
   for (const auto& [algorithm, objective] : kinds) {
     SCOPED_TRACE(std::string(algorithm_name(algorithm)) + "/" + std::string(objective_name(objective)));
@@ -200,7 +208,8 @@ TEST(ModelFile, SavingIsAtomicAndValidatesTheModel) {
 
   auto broken = replacement;
   broken.catalog[3].movie.id = 999999;
-  EXPECT_THAT([&] { save_model(broken, path); }, ::testing::ThrowsMessage<InvalidArgument>(HasSubstr("999999")));
+  EXPECT_THAT([&] { save_model(broken, path); },
+              ::testing::ThrowsMessage<InvalidArgument>(HasSubstr("999999")));
   broken = replacement;
   broken.movie_factors.data.pop_back();
   EXPECT_THROW(save_model(broken, path), InvalidArgument);
@@ -217,7 +226,9 @@ TEST(ModelFile, SavingIsAtomicAndValidatesTheModel) {
 // ---------------------------------------------------------------------------------------------
 // Refusals: each message names the file and says which kind of problem it is.
 
-std::string file_bytes() { return serialize_model(random_model(Algorithm::nmf, NmfObjective::masked, 5)); }
+std::string file_bytes() {
+  return serialize_model(random_model(Algorithm::nmf, NmfObjective::masked, 5));
+}
 
 void expect_refused(const std::string& bytes, const std::string& kind) {
   test::TempDir dir;
@@ -233,8 +244,9 @@ void expect_refused(const std::string& bytes, const std::string& kind) {
 
 TEST(ModelFileRefuses, TruncatedFiles) {
   const auto bytes = file_bytes();
-  for (const std::size_t keep : {std::size_t{0}, std::size_t{5}, std::size_t{8}, std::size_t{20}, std::size_t{24},
-                                 std::size_t{100}, bytes.size() / 2, bytes.size() - 8, bytes.size() - 1}) {
+  for (const std::size_t keep :
+       {std::size_t{0}, std::size_t{5}, std::size_t{8}, std::size_t{20}, std::size_t{24}, std::size_t{100},
+        bytes.size() / 2, bytes.size() - 8, bytes.size() - 1}) {
     SCOPED_TRACE(keep);
     expect_refused(bytes.substr(0, keep), "truncated");
   }
@@ -242,7 +254,8 @@ TEST(ModelFileRefuses, TruncatedFiles) {
 
 TEST(ModelFileRefuses, CorruptedFiles) {
   const auto bytes = file_bytes();
-  for (const std::size_t at : {std::size_t{30}, std::size_t{200}, bytes.size() / 2, bytes.size() - 20, bytes.size() - 1}) {
+  for (const std::size_t at :
+       {std::size_t{30}, std::size_t{200}, bytes.size() / 2, bytes.size() - 20, bytes.size() - 1}) {
     SCOPED_TRACE(at);
     auto flipped = bytes;
     flipped[at] = static_cast<char>(flipped[at] ^ 0x10);
@@ -268,7 +281,8 @@ TEST(ModelFileRefuses, NewerVersions) {
 
 TEST(ModelFileRefuses, MissingFileIsAnIoError) {
   test::TempDir dir;
-  EXPECT_THAT([&] { load_model(dir / "nope.cfm"); }, ::testing::ThrowsMessage<IoError>(HasSubstr("nope.cfm")));
+  EXPECT_THAT([&] { load_model(dir / "nope.cfm"); },
+              ::testing::ThrowsMessage<IoError>(HasSubstr("nope.cfm")));
 }
 
 TEST(ModelFile, Fnv1a64KnownValues) {

@@ -12,7 +12,7 @@
 
 #include "cinefactor/error.hpp"
 #include "cinefactor/train.hpp"
-#include "factorizer.hpp"
+#include "engine/backend.hpp"
 
 namespace cinefactor {
 namespace {
@@ -29,7 +29,8 @@ nlohmann::json load_golden(const std::string& name) {
 MatrixXd to_eigen(const nlohmann::json& rows) {
   MatrixXd m(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(rows.at(0).size()));
   for (Eigen::Index r = 0; r < m.rows(); ++r) {
-    for (Eigen::Index c = 0; c < m.cols(); ++c) m(r, c) = rows.at(static_cast<std::size_t>(r)).at(static_cast<std::size_t>(c));
+    for (Eigen::Index c = 0; c < m.cols(); ++c)
+      m(r, c) = rows.at(static_cast<std::size_t>(r)).at(static_cast<std::size_t>(c));
   }
   return m;
 }
@@ -50,7 +51,9 @@ DenseMatrix to_dense(const MatrixXd& m) {
   return out;
 }
 
-double relative_difference(const MatrixXd& a, const MatrixXd& b) { return (a - b).norm() / b.norm(); }
+double relative_difference(const MatrixXd& a, const MatrixXd& b) {
+  return (a - b).norm() / b.norm();
+}
 
 // Rows and columns of the golden matrix become user and movie ids, so dense indices equal them.
 RatingMatrix golden_matrix(const nlohmann::json& g) {
@@ -100,7 +103,7 @@ TEST(NmfZero, MatchesScikitLearnMultiplicativeUpdatesFromGivenFactors) {
   engine::IterationControl control;
   control.max_iterations = g.at("iterations").get<int>();
   control.tolerance = 0.0;
-  const auto log = engine::make_cpu_factorizer(0)->nmf_zero(ratings, f, control);
+  const auto log = engine::make_cpu_backend(0)->nmf_zero(ratings, f, control);
   ASSERT_EQ(log.iterations, 50);
 
   const MatrixXd w = to_eigen(f.w);
@@ -124,7 +127,7 @@ TEST(NmfZero, LossNeverIncreases) {
   engine::IterationControl control;
   control.max_iterations = 60;
   control.tolerance = 0.0;
-  const auto log = engine::make_cpu_factorizer(0)->nmf_zero(ratings, f, control);
+  const auto log = engine::make_cpu_backend(0)->nmf_zero(ratings, f, control);
   ASSERT_EQ(log.loss_history.size(), 60u);
   for (std::size_t i = 1; i < log.loss_history.size(); ++i) {
     EXPECT_LE(log.loss_history[i], log.loss_history[i - 1] * (1 + 1e-6)) << "iteration " << i + 1;
@@ -139,7 +142,7 @@ TEST(NmfInit, NndsvdaMatchesScikitLearn) {
   engine::SvdSettings settings;
   settings.rank = g.at("rank").get<int>();
   settings.oversamples = 10;
-  const auto svd = engine::make_cpu_factorizer(0)->truncated_svd(ratings, settings);
+  const auto svd = engine::make_cpu_backend(0)->truncated_svd(ratings, settings);
   const auto f = engine::nmf_init_nndsvda(svd, g.at("matrix_mean").get<double>());
   // Tolerance 1e-4 relative: float32 SVD against scikit-learn's float64 one.
   EXPECT_LT(relative_difference(to_eigen(f.w), to_eigen(g.at("W"))), 1e-4);
@@ -150,7 +153,8 @@ TEST(NmfInit, RandomHasScikitLearnsScaleAndDistribution) {
   const auto g = load_golden("nmf_zero_50it.json");
   const double mean = g.at("matrix_mean").get<double>();
   const int k = g.at("rank").get<int>();
-  // sqrt(mean / k) * |N(0, 1)|: expected value sqrt(mean / k) * sqrt(2 / pi), variance (mean / k)(1 - 2 / pi).
+  // sqrt(mean / k) * |N(0, 1)|: expected value sqrt(mean / k) * sqrt(2 / pi), variance (mean / k)(1 - 2 /
+  // pi).
   const double scale = std::sqrt(mean / k);
   const double expected_mean = scale * std::sqrt(2.0 / std::numbers::pi);
   const auto f = engine::nmf_init_random(3000, 2000, k, mean, 5);
@@ -176,8 +180,10 @@ TEST(NmfInit, RandomHasScikitLearnsScaleAndDistribution) {
   const double ref_mean = (w_ref.sum() + h_ref.sum()) / static_cast<double>(w_ref.size() + h_ref.size());
   EXPECT_NEAR(ref_mean, expected_mean, 0.15 * expected_mean);
   // Deterministic for a seed, different across seeds.
-  EXPECT_EQ(engine::nmf_init_random(30, 20, k, mean, 5).w.data, engine::nmf_init_random(30, 20, k, mean, 5).w.data);
-  EXPECT_NE(engine::nmf_init_random(30, 20, k, mean, 5).w.data, engine::nmf_init_random(30, 20, k, mean, 6).w.data);
+  EXPECT_EQ(engine::nmf_init_random(30, 20, k, mean, 5).w.data,
+            engine::nmf_init_random(30, 20, k, mean, 5).w.data);
+  EXPECT_NE(engine::nmf_init_random(30, 20, k, mean, 5).w.data,
+            engine::nmf_init_random(30, 20, k, mean, 6).w.data);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -211,14 +217,17 @@ struct DenseMaskedReference {
     }
     return y;
   }
-  // One iteration as documented in factorizer.hpp: users (factors, then bias), then movies.
+  // One iteration as documented in engine/backend.hpp: users (factors, then bias), then movies.
   double iterate() {
     const VectorXd n_u = mask.rowwise().sum();
     const VectorXd n_j = mask.colwise().sum().transpose();
     {
       const MatrixXd y = target();
       const MatrixXd num = mask.cwiseProduct(y.cwiseMax(0.0)) * h;
-      const MatrixXd den = (mask.cwiseProduct(w * h.transpose() + (-y).cwiseMax(0.0)) * h + l2_user * n_u.asDiagonal() * w).array() + kEps;
+      const MatrixXd den =
+          (mask.cwiseProduct(w * h.transpose() + (-y).cwiseMax(0.0)) * h + l2_user * n_u.asDiagonal() * w)
+              .array() +
+          kEps;
       w = w.cwiseProduct(num.cwiseQuotient(den));
       if (biases) {
         MatrixXd resid = r - w * h.transpose();
@@ -230,14 +239,17 @@ struct DenseMaskedReference {
     {
       const MatrixXd y = target();
       const MatrixXd num = mask.cwiseProduct(y.cwiseMax(0.0)).transpose() * w;
-      const MatrixXd den =
-          (mask.cwiseProduct(w * h.transpose() + (-y).cwiseMax(0.0)).transpose() * w + l2_movie * n_j.asDiagonal() * h).array() + kEps;
+      const MatrixXd den = (mask.cwiseProduct(w * h.transpose() + (-y).cwiseMax(0.0)).transpose() * w +
+                            l2_movie * n_j.asDiagonal() * h)
+                               .array() +
+                           kEps;
       h = h.cwiseProduct(num.cwiseQuotient(den));
       if (biases) {
         MatrixXd resid = r - w * h.transpose();
         resid.array() -= mu;
         resid.colwise() -= bu;
-        bj = mask.cwiseProduct(resid).colwise().sum().transpose().cwiseQuotient((n_j.array() + l2_bias).matrix());
+        bj = mask.cwiseProduct(resid).colwise().sum().transpose().cwiseQuotient(
+            (n_j.array() + l2_bias).matrix());
       }
     }
     const double sse = mask.cwiseProduct(r - prediction()).squaredNorm();
@@ -273,20 +285,23 @@ void expect_masked_matches_reference(bool biases) {
   engine::IterationControl control;
   control.max_iterations = kIterations;
   control.tolerance = 0.0;
-  const auto log = engine::make_cpu_factorizer(0)->nmf_masked(ratings, settings, state, control);
+  const auto log = engine::make_cpu_backend(0)->nmf_masked(ratings, settings, state, control);
   ASSERT_EQ(log.loss_history.size(), static_cast<std::size_t>(kIterations));
   // Tolerance 1e-4 relative: float32 sweeps against the double-precision dense reference.
   constexpr double kTolerance = 1e-4;
   for (int it = 0; it < kIterations; ++it) {
     const double loss = ref.iterate();
-    EXPECT_NEAR(log.loss_history[static_cast<std::size_t>(it)], loss, kTolerance * loss) << "iteration " << it + 1;
+    EXPECT_NEAR(log.loss_history[static_cast<std::size_t>(it)], loss, kTolerance * loss)
+        << "iteration " << it + 1;
   }
   EXPECT_LT(relative_difference(to_eigen(state.factors.w), ref.w), kTolerance);
   EXPECT_LT(relative_difference(to_eigen(state.factors.ht), ref.h), kTolerance);
   if (biases) {
     ASSERT_EQ(state.user_bias.size(), static_cast<std::size_t>(ratings.n_users()));
-    const VectorXd bu = Eigen::Map<const Eigen::VectorXf>(state.user_bias.data(), ratings.n_users()).cast<double>();
-    const VectorXd bj = Eigen::Map<const Eigen::VectorXf>(state.movie_bias.data(), ratings.n_movies()).cast<double>();
+    const VectorXd bu =
+        Eigen::Map<const Eigen::VectorXf>(state.user_bias.data(), ratings.n_users()).cast<double>();
+    const VectorXd bj =
+        Eigen::Map<const Eigen::VectorXf>(state.movie_bias.data(), ratings.n_movies()).cast<double>();
     EXPECT_LT((bu - ref.bu).norm(), kTolerance * (1.0 + ref.bu.norm()));
     EXPECT_LT((bj - ref.bj).norm(), kTolerance * (1.0 + ref.bj.norm()));
   } else {
@@ -294,8 +309,12 @@ void expect_masked_matches_reference(bool biases) {
   }
 }
 
-TEST(NmfMasked, MatchesDenseReferenceWithoutBiases) { expect_masked_matches_reference(false); }
-TEST(NmfMasked, MatchesDenseReferenceWithBiases) { expect_masked_matches_reference(true); }
+TEST(NmfMasked, MatchesDenseReferenceWithoutBiases) {
+  expect_masked_matches_reference(false);
+}
+TEST(NmfMasked, MatchesDenseReferenceWithBiases) {
+  expect_masked_matches_reference(true);
+}
 
 TEST(NmfMasked, LossDecreasesMonotonicallyWithoutBiases) {
   const auto ratings = random_ratings(200, 120, 0.1, 4);
@@ -304,7 +323,8 @@ TEST(NmfMasked, LossDecreasesMonotonicallyWithoutBiases) {
   engine::IterationControl control;
   control.max_iterations = 80;
   control.tolerance = 0.0;
-  const auto log = engine::make_cpu_factorizer(0)->nmf_masked(ratings, {0.06f, 0.06f, false, 0.0f}, state, control);
+  const auto log =
+      engine::make_cpu_backend(0)->nmf_masked(ratings, {0.06f, 0.06f, false, 0.0f}, state, control);
   ASSERT_EQ(log.loss_history.size(), 80u);
   for (std::size_t i = 1; i < log.loss_history.size(); ++i) {
     EXPECT_LE(log.loss_history[i], log.loss_history[i - 1] * (1 + 1e-6)) << "iteration " << i + 1;
@@ -318,7 +338,8 @@ TEST(NmfMasked, LossDecreasesMonotonicallyWithoutBiases) {
 TEST(NmfTrain, DeterministicForASeedWhateverTheThreadCount) {
   // Enough ratings (> 2 x kMinRatingsPerThread) that two threads really share the work.
   const auto ratings = random_ratings(1000, 800, 0.06, 8);
-  ASSERT_GT(ratings.nnz(), 40000) << "two threads need 2 x kMinRatingsPerThread (cpu/cpu_engine.hpp) ratings";
+  ASSERT_GT(ratings.nnz(), 40000)
+      << "two threads need 2 x kMinRatingsPerThread (cpu/cpu_backend.hpp) ratings";
   for (auto objective : {NmfObjective::zero, NmfObjective::masked}) {
     TrainOptions o;
     o.device = Device::cpu;  // this suite is about the CPU backend
@@ -408,7 +429,8 @@ TEST(NmfTrain, StopsEarlyWhenTheLossSettles) {
 
 TEST(NmfTrain, NonFiniteLossIsAnErrorNamingTheIteration) {
   // Values near FLT_MAX overflow the float factors: training must stop with an error, not a NaN model.
-  std::vector<RatingEntry> entries{{0, 0, 3.0e38f, 0}, {0, 1, 3.0e38f, 0}, {1, 0, 3.0e38f, 0}, {1, 1, 1.0f, 0}};
+  std::vector<RatingEntry> entries{
+      {0, 0, 3.0e38f, 0}, {0, 1, 3.0e38f, 0}, {1, 0, 3.0e38f, 0}, {1, 1, 1.0f, 0}};
   const auto ratings = RatingMatrix::from_entries(entries);
   TrainOptions o;
   o.device = Device::cpu;  // this suite is about the CPU backend

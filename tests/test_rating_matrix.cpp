@@ -1,5 +1,3 @@
-#include "cinefactor/rating_matrix.hpp"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,17 +5,20 @@
 #include <random>
 
 #include "cinefactor/error.hpp"
+#include "cinefactor/rating_matrix.hpp"
 
 namespace cinefactor {
 namespace {
 
 TEST(RatingMatrix, DenseIndicesFollowIdOrderAndViewsAgree) {
-  std::vector<RatingEntry> entries{{10, 500, 4.0f, 1}, {3, 7, 2.5f, 2}, {10, 7, 5.0f, 3}, {3, 900000000, 1.0f, 4}};
+  std::vector<RatingEntry> entries{
+      {10, 500, 4.0f, 1}, {3, 7, 2.5f, 2}, {10, 7, 5.0f, 3}, {3, 900000000, 1.0f, 4}};
   const auto m = RatingMatrix::from_entries(entries);
   ASSERT_EQ(m.n_users(), 2);
   ASSERT_EQ(m.n_movies(), 3);
   EXPECT_EQ(m.nnz(), 4);
-  EXPECT_EQ(std::vector<std::int64_t>(m.user_ids().begin(), m.user_ids().end()), (std::vector<std::int64_t>{3, 10}));
+  EXPECT_EQ(std::vector<std::int64_t>(m.user_ids().begin(), m.user_ids().end()),
+            (std::vector<std::int64_t>{3, 10}));
   EXPECT_EQ(std::vector<std::int64_t>(m.movie_ids().begin(), m.movie_ids().end()),
             (std::vector<std::int64_t>{7, 500, 900000000}));
   EXPECT_EQ(*m.user_index(10), 1);
@@ -66,8 +67,8 @@ TEST(RatingMatrix, CsrAndCscDescribeTheSameRandomMatrix) {
   const auto& csc = m.by_movie();
   for (std::int32_t j = 0; j < csc.rows; ++j) {
     for (auto p = csc.row_begin(j); p < csc.row_end(j); ++p) {
-      from_csc[{m.user_ids()[static_cast<std::size_t>(csc.indices[static_cast<std::size_t>(p)])], m.movie_ids()[static_cast<std::size_t>(j)]}] =
-          csc.values[static_cast<std::size_t>(p)];
+      from_csc[{m.user_ids()[static_cast<std::size_t>(csc.indices[static_cast<std::size_t>(p)])],
+                m.movie_ids()[static_cast<std::size_t>(j)]}] = csc.values[static_cast<std::size_t>(p)];
     }
   }
   EXPECT_EQ(from_csc, truth);
@@ -95,7 +96,8 @@ TEST(RatingMatrix, SortedInputTakesTheFastPathWithTheSameResult) {
     std::int64_t movie = 0;
     for (int k = 0; k < 40; ++k) {
       movie += 1 + static_cast<std::int64_t>(rng() % 50);
-      sorted.push_back({u * 3, movie, 0.5f * static_cast<float>(1 + rng() % 10), static_cast<std::uint32_t>(rng() % 1000)});
+      sorted.push_back({u * 3, movie, 0.5f * static_cast<float>(1 + rng() % 10),
+                        static_cast<std::uint32_t>(rng() % 1000)});
     }
   }
   auto shuffled = sorted;
@@ -142,19 +144,22 @@ TEST(RatingMatrix, FromCsrAndCscChecksThatTheViewsAgree) {
   std::vector<RatingEntry> entries{{1, 1, 4.0f, 0}, {1, 2, 3.0f, 0}, {2, 2, 5.0f, 0}};
   const auto m = RatingMatrix::from_entries(entries);
   auto ids = [](std::span<const std::int64_t> s) { return std::vector<std::int64_t>(s.begin(), s.end()); };
-  const auto same = RatingMatrix::from_csr_and_csc(m.by_user(), m.by_movie(), {}, ids(m.user_ids()), ids(m.movie_ids()));
+  const auto same =
+      RatingMatrix::from_csr_and_csc(m.by_user(), m.by_movie(), {}, ids(m.user_ids()), ids(m.movie_ids()));
   EXPECT_EQ(same.by_movie().indices, m.by_movie().indices);
   EXPECT_FLOAT_EQ(same.movie_means()[1], 4.0f);
   EXPECT_DOUBLE_EQ(same.global_mean(), 4.0);
   auto other_value = m.by_movie();
   other_value.values[0] = 1.0f;
-  EXPECT_THROW(RatingMatrix::from_csr_and_csc(m.by_user(), other_value, {}, ids(m.user_ids()), ids(m.movie_ids())),
-               FormatError);
+  EXPECT_THROW(
+      RatingMatrix::from_csr_and_csc(m.by_user(), other_value, {}, ids(m.user_ids()), ids(m.movie_ids())),
+      FormatError);
   auto swapped = m.by_movie();  // same counts per movie, but user 2 rated movie 1 instead of user 1
   swapped.indices[0] = 1;
   swapped.indices[1] = 0;
-  EXPECT_THROW(RatingMatrix::from_csr_and_csc(m.by_user(), swapped, {}, ids(m.user_ids()), ids(m.movie_ids())),
-               FormatError);
+  EXPECT_THROW(
+      RatingMatrix::from_csr_and_csc(m.by_user(), swapped, {}, ids(m.user_ids()), ids(m.movie_ids())),
+      FormatError);
 }
 
 }  // namespace

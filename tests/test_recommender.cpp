@@ -1,22 +1,21 @@
 // Recommender: fold-in against independent references (scikit-learn golden, exhaustive active-set
 // NNLS, dense SVD), filters, top-N order and ties, explanations, similar movies, errors, threads.
-#include "cinefactor/recommender.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
 #include <algorithm>
 #include <atomic>
-#include <functional>
-#include <numeric>
 #include <cmath>
 #include <fstream>
+#include <functional>
+#include <numeric>
 #include <random>
 #include <set>
 #include <thread>
 
 #include "cinefactor/error.hpp"
+#include "cinefactor/recommender.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {
@@ -27,7 +26,9 @@ using ::testing::HasSubstr;
 const std::vector<std::string> kGenres{"Action", "Comedy", "Drama", "Horror", "Sci-Fi", "Romance"};
 
 // Movie ids are 10*index + 7, so an index is never mistaken for an id.
-std::int64_t id_of(std::int32_t index) { return 10 * static_cast<std::int64_t>(index) + 7; }
+std::int64_t id_of(std::int32_t index) {
+  return 10 * static_cast<std::int64_t>(index) + 7;
+}
 
 std::vector<CatalogMovie> make_catalog(std::int32_t n, std::uint32_t seed) {
   std::mt19937 rng(seed);
@@ -61,7 +62,8 @@ Model make_model(Algorithm algorithm, NmfObjective objective, std::int32_t n_mov
   if (k > 0) {
     m.movie_factors = DenseMatrix(n_movies, k);
     m.user_factors = DenseMatrix(2, k);
-    for (auto& v : m.movie_factors.data) v = algorithm == Algorithm::nmf ? unit(rng) * unit(rng) : normal(rng) * 0.3f;
+    for (auto& v : m.movie_factors.data)
+      v = algorithm == Algorithm::nmf ? unit(rng) * unit(rng) : normal(rng) * 0.3f;
     for (auto& v : m.user_factors.data) v = algorithm == Algorithm::nmf ? unit(rng) : normal(rng);
   }
   if (algorithm == Algorithm::svd) {
@@ -119,7 +121,9 @@ TEST(RecommenderFoldIn, ZeroNmfMatchesScikitLearnTransform) {
     for (std::int32_t j = 0; j < n; ++j) m->movie_ids.push_back(id_of(j));
     m->movie_factors = DenseMatrix(n, k);
     for (std::int32_t f = 0; f < k; ++f) {
-      for (std::int32_t j = 0; j < n; ++j) m->movie_factors(j, f) = components[static_cast<std::size_t>(f)][static_cast<std::size_t>(j)].get<float>();
+      for (std::int32_t j = 0; j < n; ++j)
+        m->movie_factors(j, f) =
+            components[static_cast<std::size_t>(f)][static_cast<std::size_t>(j)].get<float>();
     }
     const Recommender rec(m);
     for (const auto& v : c.at("visitors")) {
@@ -181,7 +185,8 @@ Reference exhaustive_nnls(const Eigen::MatrixXd& A, const Eigen::VectorXd& y, in
 void check_masked_against_reference(bool biases, std::uint32_t seed) {
   constexpr std::int32_t kMovies = 30;
   constexpr std::int32_t kRank = 6;
-  auto m = std::make_shared<Model>(make_model(Algorithm::nmf, NmfObjective::masked, kMovies, kRank, seed, biases));
+  auto m =
+      std::make_shared<Model>(make_model(Algorithm::nmf, NmfObjective::masked, kMovies, kRank, seed, biases));
   const Recommender rec(m);
   const auto ratings = some_ratings(*m, 10, seed + 7);
   const auto fold = rec.fold_in(ratings);
@@ -195,7 +200,8 @@ void check_masked_against_reference(bool biases, std::uint32_t seed) {
     const auto j = *m->movie_index(ratings[i].movie_id);
     for (std::int32_t f = 0; f < kRank; ++f) A(static_cast<Eigen::Index>(i), f) = m->movie_factors(j, f);
     if (biases) A(static_cast<Eigen::Index>(i), kRank) = 1.0;
-    y[static_cast<Eigen::Index>(i)] = ratings[i].rating - m->global_offset - (biases ? m->movie_bias[static_cast<std::size_t>(j)] : 0.0f);
+    y[static_cast<Eigen::Index>(i)] =
+        ratings[i].rating - m->global_offset - (biases ? m->movie_bias[static_cast<std::size_t>(j)] : 0.0f);
   }
   for (Eigen::Index f = 0; f < kRank; ++f) A(static_cast<Eigen::Index>(n) + f, f) = std::sqrt(n * l2_user);
   if (biases) A(static_cast<Eigen::Index>(n) + kRank, kRank) = std::sqrt(l2_bias);
@@ -203,7 +209,8 @@ void check_masked_against_reference(bool biases, std::uint32_t seed) {
 
   // Tolerance 2e-5 absolute: the solver works in double, the result is stored as float32.
   for (std::int32_t f = 0; f < kRank; ++f) {
-    EXPECT_NEAR(fold.factors[static_cast<std::size_t>(f)], ref.x[f], 2e-5) << "seed " << seed << " factor " << f;
+    EXPECT_NEAR(fold.factors[static_cast<std::size_t>(f)], ref.x[f], 2e-5)
+        << "seed " << seed << " factor " << f;
     EXPECT_GE(fold.factors[static_cast<std::size_t>(f)], 0.0f);
   }
   EXPECT_NEAR(fold.bias, biases ? ref.x[kRank] : 0.0, 2e-5) << "seed " << seed;
@@ -264,14 +271,16 @@ TEST(RecommenderFoldIn, MaskedNmfRecoversPlantedUser) {
   std::vector<VisitorRating> ratings;
   for (std::int32_t j = 0; j < 12; ++j) {
     double r = m->global_offset + m->movie_bias[static_cast<std::size_t>(j)] + planted_bias;
-    for (std::int32_t f = 0; f < kRank; ++f) r += planted[static_cast<std::size_t>(f)] * m->movie_factors(j, f);
+    for (std::int32_t f = 0; f < kRank; ++f)
+      r += planted[static_cast<std::size_t>(f)] * m->movie_factors(j, f);
     ratings.push_back({id_of(j), static_cast<float>(r)});
   }
   RecommenderOptions options;
   options.scale = {-100.0f, 100.0f};
   const Recommender rec(m, options);
   const auto fold = rec.fold_in(ratings);
-  for (std::int32_t f = 0; f < kRank; ++f) EXPECT_NEAR(fold.factors[static_cast<std::size_t>(f)], planted[static_cast<std::size_t>(f)], 1e-4);
+  for (std::int32_t f = 0; f < kRank; ++f)
+    EXPECT_NEAR(fold.factors[static_cast<std::size_t>(f)], planted[static_cast<std::size_t>(f)], 1e-4);
   EXPECT_NEAR(fold.bias, planted_bias, 1e-4);
 }
 
@@ -310,7 +319,8 @@ TEST(RecommenderFoldIn, SvdProjectionEqualsTrainedUserRow) {
   m->movie_factors = DenseMatrix(kMovies, kRank);
   for (int f = 0; f < kRank; ++f) {
     m->singular_values.push_back(static_cast<float>(svd.singularValues()[f]));
-    for (int u = 0; u < kUsers; ++u) m->user_factors(u, f) = static_cast<float>(svd.matrixU()(u, f) * svd.singularValues()[f]);
+    for (int u = 0; u < kUsers; ++u)
+      m->user_factors(u, f) = static_cast<float>(svd.matrixU()(u, f) * svd.singularValues()[f]);
     for (int j = 0; j < kMovies; ++j) m->movie_factors(j, f) = static_cast<float>(svd.matrixV()(j, f));
   }
   const Recommender rec(m);
@@ -321,7 +331,8 @@ TEST(RecommenderFoldIn, SvdProjectionEqualsTrainedUserRow) {
     }
     const auto fold = rec.fold_in(visitor);
     for (int f = 0; f < kRank; ++f) {
-      EXPECT_NEAR(fold.factors[static_cast<std::size_t>(f)], m->user_factors(u, f), 1e-4 * (1.0 + std::abs(m->user_factors(u, f))))
+      EXPECT_NEAR(fold.factors[static_cast<std::size_t>(f)], m->user_factors(u, f),
+                  1e-4 * (1.0 + std::abs(m->user_factors(u, f))))
           << "user " << u << " factor " << f;
     }
     EXPECT_EQ(fold.bias, 0.0f);
@@ -334,7 +345,8 @@ TEST(RecommenderFoldIn, BiasModelUserBiasInClosedForm) {
   const Recommender rec(m);
   const auto ratings = some_ratings(*m, 6, 9);
   double sum = 0.0;
-  for (const auto& r : ratings) sum += r.rating - m->global_offset - m->movie_bias[static_cast<std::size_t>(*m->movie_index(r.movie_id))];
+  for (const auto& r : ratings)
+    sum += r.rating - m->global_offset - m->movie_bias[static_cast<std::size_t>(*m->movie_index(r.movie_id))];
   const auto fold = rec.fold_in(ratings);
   EXPECT_NEAR(fold.bias, sum / (6.0 + 0.5), 1e-6);
   EXPECT_TRUE(fold.factors.empty());
@@ -360,8 +372,10 @@ TEST(RecommenderFoldIn, RejectsUnknownIdsNamingAllOfThem) {
 TEST(RecommenderFoldIn, RejectsBadRatings) {
   auto m = std::make_shared<Model>(make_model(Algorithm::nmf, NmfObjective::zero, 20, 3, 1));
   const Recommender rec(m);
-  const std::vector<std::vector<VisitorRating>> bad{
-      {{id_of(1), std::nanf("")}}, {{id_of(1), 5.5f}}, {{id_of(1), 0.0f}}, {{id_of(1), 4.0f}, {id_of(1), 3.0f}}};
+  const std::vector<std::vector<VisitorRating>> bad{{{id_of(1), std::nanf("")}},
+                                                    {{id_of(1), 5.5f}},
+                                                    {{id_of(1), 0.0f}},
+                                                    {{id_of(1), 4.0f}, {id_of(1), 3.0f}}};
   const std::vector<std::string> expected{"NaN", "outside the scale", "outside the scale", "more than once"};
   for (std::size_t i = 0; i < bad.size(); ++i) {
     try {
@@ -378,7 +392,8 @@ TEST(RecommenderFoldIn, RejectsBadRatings) {
 
 // Expected result by brute force: every movie scored by the model's formula, filtered by reading the
 // catalog directly, fully sorted by (score desc, count desc, id asc).
-std::vector<std::int64_t> brute_force(const Model& m, const FoldIn& user, const std::vector<VisitorRating>& rated,
+std::vector<std::int64_t> brute_force(const Model& m, const FoldIn& user,
+                                      const std::vector<VisitorRating>& rated,
                                       const std::function<bool(const CatalogMovie&)>& keep, int top_n) {
   std::vector<std::tuple<float, std::int32_t, std::int64_t>> all;
   std::vector<float> scores(static_cast<std::size_t>(m.n_movies()));
@@ -386,7 +401,9 @@ std::vector<std::int64_t> brute_force(const Model& m, const FoldIn& user, const 
   for (std::int32_t j = 0; j < m.n_movies(); ++j) {
     const auto& c = m.catalog[static_cast<std::size_t>(j)];
     if (!keep(c)) continue;
-    if (std::any_of(rated.begin(), rated.end(), [&](const VisitorRating& r) { return r.movie_id == c.movie.id; })) continue;
+    if (std::any_of(rated.begin(), rated.end(),
+                    [&](const VisitorRating& r) { return r.movie_id == c.movie.id; }))
+      continue;
     all.emplace_back(scores[static_cast<std::size_t>(j)], c.rating_count, c.movie.id);
   }
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
@@ -395,7 +412,8 @@ std::vector<std::int64_t> brute_force(const Model& m, const FoldIn& user, const 
     return std::get<2>(a) < std::get<2>(b);
   });
   std::vector<std::int64_t> ids;
-  for (std::size_t i = 0; i < all.size() && static_cast<int>(i) < top_n; ++i) ids.push_back(std::get<2>(all[i]));
+  for (std::size_t i = 0; i < all.size() && static_cast<int>(i) < top_n; ++i)
+    ids.push_back(std::get<2>(all[i]));
   return ids;
 }
 
@@ -427,7 +445,8 @@ TEST(RecommenderFilters, EachFilterMatchesBruteForce) {
   {
     Filters f = no_filters();
     f.years = YearFilter::older;
-    cases.push_back({"old", f, [](const CatalogMovie& c) { return c.movie.year != 0 && c.movie.year < 2000; }});
+    cases.push_back(
+        {"old", f, [](const CatalogMovie& c) { return c.movie.year != 0 && c.movie.year < 2000; }});
     f.years = YearFilter::newer;
     cases.push_back({"new", f, [](const CatalogMovie& c) { return c.movie.year >= 2000; }});
     f.boundary_year = 1990;
@@ -435,12 +454,14 @@ TEST(RecommenderFilters, EachFilterMatchesBruteForce) {
     f.years = YearFilter::range;
     f.year_from = 1985;
     f.year_to = 2001;
-    cases.push_back({"range", f, [](const CatalogMovie& c) { return c.movie.year >= 1985 && c.movie.year <= 2001; }});
+    cases.push_back(
+        {"range", f, [](const CatalogMovie& c) { return c.movie.year >= 1985 && c.movie.year <= 2001; }});
   }
   {
     Filters f = no_filters();
     f.genres_any = {"Comedy", "horror"};  // genre names match case-insensitively
-    cases.push_back({"genres any", f, [](const CatalogMovie& c) { return has_genre(c, "Comedy") || has_genre(c, "Horror"); }});
+    cases.push_back({"genres any", f,
+                     [](const CatalogMovie& c) { return has_genre(c, "Comedy") || has_genre(c, "Horror"); }});
     f.genres_none = {"Drama"};
     cases.push_back({"genres any + none", f, [](const CatalogMovie& c) {
                        return (has_genre(c, "Comedy") || has_genre(c, "Horror")) && !has_genre(c, "Drama");
@@ -448,7 +469,8 @@ TEST(RecommenderFilters, EachFilterMatchesBruteForce) {
   }
   {
     Filters f;  // default min_ratings
-    cases.push_back({"default min_ratings", f, [](const CatalogMovie& c) { return c.rating_count >= kDefaultMinRatings; }});
+    cases.push_back({"default min_ratings", f,
+                     [](const CatalogMovie& c) { return c.rating_count >= kDefaultMinRatings; }});
     f.min_ratings = 45;
     f.years = YearFilter::any;
     cases.push_back({"min_ratings 45", f, [](const CatalogMovie& c) { return c.rating_count >= 45; }});
@@ -464,7 +486,8 @@ TEST(RecommenderFilters, EachFilterMatchesBruteForce) {
 
 TEST(RecommenderFilters, AnyKeepsUnknownYearsOtherFiltersDropThem) {
   auto m = std::make_shared<Model>(make_model(Algorithm::popularity, NmfObjective::zero, 40, 0, 2));
-  for (std::int32_t j = 0; j < 40; ++j) m->movie_bias.push_back(static_cast<float>(m->catalog[static_cast<std::size_t>(j)].rating_count));
+  for (std::int32_t j = 0; j < 40; ++j)
+    m->movie_bias.push_back(static_cast<float>(m->catalog[static_cast<std::size_t>(j)].rating_count));
   const Recommender rec(m);
   RecommendRequest request;
   request.top_n = 40;
@@ -472,8 +495,9 @@ TEST(RecommenderFilters, AnyKeepsUnknownYearsOtherFiltersDropThem) {
   const auto all = rec.recommend(request);
   EXPECT_EQ(all.size(), 40u);
   auto unknown_years = [&](const std::vector<Recommendation>& recs) {
-    return std::count_if(recs.begin(), recs.end(),
-                         [&](const Recommendation& r) { return m->catalog[static_cast<std::size_t>(r.movie_index)].movie.year == 0; });
+    return std::count_if(recs.begin(), recs.end(), [&](const Recommendation& r) {
+      return m->catalog[static_cast<std::size_t>(r.movie_index)].movie.year == 0;
+    });
   };
   EXPECT_GT(unknown_years(all), 0);
   for (const auto years : {YearFilter::older, YearFilter::newer}) {
@@ -555,7 +579,9 @@ TEST(RecommenderTopN, TiesAreBrokenByCountThenId) {
   for (const int n : {1, 5, 13, 59, 200}) {
     request.top_n = n;
     const auto got = rec.recommend(request);
-    EXPECT_EQ(ids_of(got), brute_force(*m, user, request.ratings, [](const CatalogMovie&) { return true; }, n)) << n;
+    EXPECT_EQ(ids_of(got), brute_force(
+                               *m, user, request.ratings, [](const CatalogMovie&) { return true; }, n))
+        << n;
   }
   request.top_n = 3;
   const auto top = rec.recommend(request);
@@ -574,14 +600,16 @@ TEST(RecommenderTopN, ScoresArePredictionsOfTheFoldedInUser) {
     const auto user = rec.fold_in(request.ratings);
     for (const auto& r : rec.recommend(request)) {
       double expected = m->global_offset;
-      for (std::int32_t f = 0; f < 10; ++f) expected += user.factors[static_cast<std::size_t>(f)] * m->movie_factors(r.movie_index, f);
+      for (std::int32_t f = 0; f < 10; ++f)
+        expected += user.factors[static_cast<std::size_t>(f)] * m->movie_factors(r.movie_index, f);
       EXPECT_NEAR(r.score, expected, 1e-5 * (1.0 + std::abs(expected)));
       EXPECT_EQ(r.rating_count, m->catalog[static_cast<std::size_t>(r.movie_index)].rating_count);
     }
   }
 }
 
-// A visitor without ratings gets the model's prior: for zero-NMF every score is 0, so the most rated come first.
+// A visitor without ratings gets the model's prior: for zero-NMF every score is 0, so the most rated come
+// first.
 TEST(RecommenderTopN, ColdStartFallsBackToPopularity) {
   auto m = std::make_shared<Model>(make_model(Algorithm::nmf, NmfObjective::zero, 100, 6, 17));
   const Recommender rec(m);
@@ -678,35 +706,38 @@ TEST(RecommenderSimilar, CosineMatchesBruteForce) {
   for (const auto algorithm : {Algorithm::nmf, Algorithm::svd}) {
     auto m = std::make_shared<Model>(make_model(algorithm, NmfObjective::zero, 150, 6, 51));
     const Recommender rec(m);
-   for (const std::int32_t min_ratings : {0, 20, 45}) {  // 45 takes the scoring path over the popular subset
-    Filters filters = no_filters();
-    filters.genres_none = {"Horror"};
-    filters.min_ratings = min_ratings;
-    const std::int32_t q = 17;
-    std::vector<std::pair<double, std::int64_t>> expected;
-    auto weight = [&](std::int32_t f) {
-      return algorithm == Algorithm::svd ? double(m->singular_values[static_cast<std::size_t>(f)]) * m->singular_values[static_cast<std::size_t>(f)] : 1.0;
-    };
-    for (std::int32_t j = 0; j < 150; ++j) {
-      const auto& c = m->catalog[static_cast<std::size_t>(j)];
-      if (j == q || has_genre(c, "Horror") || c.rating_count < min_ratings) continue;
-      double dot = 0.0, nq = 0.0, nj = 0.0;
-      for (std::int32_t f = 0; f < 6; ++f) {
-        dot += weight(f) * m->movie_factors(q, f) * m->movie_factors(j, f);
-        nq += weight(f) * m->movie_factors(q, f) * m->movie_factors(q, f);
-        nj += weight(f) * m->movie_factors(j, f) * m->movie_factors(j, f);
+    for (const std::int32_t min_ratings : {0, 20, 45}) {  // 45 takes the scoring path over the popular subset
+      Filters filters = no_filters();
+      filters.genres_none = {"Horror"};
+      filters.min_ratings = min_ratings;
+      const std::int32_t q = 17;
+      std::vector<std::pair<double, std::int64_t>> expected;
+      auto weight = [&](std::int32_t f) {
+        return algorithm == Algorithm::svd ? double(m->singular_values[static_cast<std::size_t>(f)]) *
+                                                 m->singular_values[static_cast<std::size_t>(f)]
+                                           : 1.0;
+      };
+      for (std::int32_t j = 0; j < 150; ++j) {
+        const auto& c = m->catalog[static_cast<std::size_t>(j)];
+        if (j == q || has_genre(c, "Horror") || c.rating_count < min_ratings) continue;
+        double dot = 0.0, nq = 0.0, nj = 0.0;
+        for (std::int32_t f = 0; f < 6; ++f) {
+          dot += weight(f) * m->movie_factors(q, f) * m->movie_factors(j, f);
+          nq += weight(f) * m->movie_factors(q, f) * m->movie_factors(q, f);
+          nj += weight(f) * m->movie_factors(j, f) * m->movie_factors(j, f);
+        }
+        expected.emplace_back(dot / std::sqrt(nq * nj), id_of(j));
       }
-      expected.emplace_back(dot / std::sqrt(nq * nj), id_of(j));
+      std::sort(expected.begin(), expected.end(),
+                [](const auto& a, const auto& b) { return a.first > b.first; });
+      const auto got = rec.similar(id_of(q), filters, 10);
+      ASSERT_EQ(got.size(), 10u);
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].movie_id, expected[i].second) << algorithm_name(algorithm) << " rank " << i;
+        EXPECT_NEAR(got[i].similarity, expected[i].first, 1e-5);
+        EXPECT_NE(got[i].movie_id, id_of(q));
+      }
     }
-    std::sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    const auto got = rec.similar(id_of(q), filters, 10);
-    ASSERT_EQ(got.size(), 10u);
-    for (std::size_t i = 0; i < got.size(); ++i) {
-      EXPECT_EQ(got[i].movie_id, expected[i].second) << algorithm_name(algorithm) << " rank " << i;
-      EXPECT_NEAR(got[i].similarity, expected[i].first, 1e-5);
-      EXPECT_NE(got[i].movie_id, id_of(q));
-    }
-   }
   }
 }
 
@@ -730,7 +761,8 @@ TEST(RecommenderSimilar, ErrorsForModelsWithoutFactorsAndUnknownIds) {
 
 TEST(RecommenderThreads, ConcurrentRequestsGiveIdenticalResults) {
   for (const auto objective : {NmfObjective::zero, NmfObjective::masked}) {
-    auto m = std::make_shared<Model>(make_model(Algorithm::nmf, objective, 2000, 16, 61, objective == NmfObjective::masked));
+    auto m = std::make_shared<Model>(
+        make_model(Algorithm::nmf, objective, 2000, 16, 61, objective == NmfObjective::masked));
     const Recommender rec(m);
     constexpr int kRequests = 16;
     std::vector<RecommendRequest> requests(kRequests);

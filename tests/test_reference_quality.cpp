@@ -43,7 +43,8 @@ class ReferenceQuality : public ::testing::Test {
     eval.split.seed = 42;
     eval.ranking.show_progress = false;
     options.rank = 20;
-    const auto result = evaluate(data_->ratings, [&](const RatingMatrix& m) { return train(m, options); }, eval);
+    const auto result = evaluate(
+        data_->ratings, [&](const RatingMatrix& m) { return train(m, options); }, eval);
     return result.mean;
   }
   static Dataset* data_;

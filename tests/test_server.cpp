@@ -9,8 +9,8 @@
 #include <set>
 #include <thread>
 
-#include "cinefactor/assets.hpp"
 #include "cinefactor/server.hpp"
+#include "server/assets.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {

@@ -9,9 +9,9 @@
 #include <set>
 #include <thread>
 
-#include "cinefactor/atomic_file.hpp"
 #include "cinefactor/model_reloader.hpp"
 #include "cinefactor/server.hpp"
+#include "core/atomic_file.hpp"
 #include "server_fixtures.hpp"
 
 namespace cinefactor {

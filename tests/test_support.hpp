@@ -18,7 +18,8 @@ class TempDir {
  public:
   TempDir() {
     std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("cinefactor-test-" + std::to_string(rd()) + std::to_string(rd()));
+    path_ = std::filesystem::temp_directory_path() /
+            ("cinefactor-test-" + std::to_string(rd()) + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {
@@ -57,11 +58,11 @@ inline std::filesystem::path ml_latest_small() {
   return std::filesystem::exists(dir / "ratings.csv") ? dir : std::filesystem::path{};
 }
 
-#define CINEFACTOR_REQUIRE_ML_LATEST_SMALL(var)                                                    \
-  const auto var = ::cinefactor::test::ml_latest_small();                                          \
-  if (var.empty()) {                                                                               \
-    GTEST_SKIP() << "ml-latest-small not found under " << ::cinefactor::test::shared_datasets()   \
-                 << " (set CINEFACTOR_DATASETS to the folder holding ml-latest-small/)";          \
+#define CINEFACTOR_REQUIRE_ML_LATEST_SMALL(var)                                                 \
+  const auto var = ::cinefactor::test::ml_latest_small();                                       \
+  if (var.empty()) {                                                                            \
+    GTEST_SKIP() << "ml-latest-small not found under " << ::cinefactor::test::shared_datasets() \
+                 << " (set CINEFACTOR_DATASETS to the folder holding ml-latest-small/)";        \
   }
 
 struct CliResult {

@@ -9,7 +9,7 @@
 
 #include "cinefactor/error.hpp"
 #include "cinefactor/train.hpp"
-#include "factorizer.hpp"
+#include "engine/backend.hpp"
 
 namespace cinefactor {
 namespace {
@@ -55,7 +55,8 @@ void expect_matches_exact(const MatrixXd& dense, const engine::SvdResult& svd, i
   Eigen::JacobiSVD<MatrixXd> exact(dense, Eigen::ComputeThinU | Eigen::ComputeThinV);
   ASSERT_EQ(svd.sigma.size(), static_cast<std::size_t>(k));
   for (int i = 0; i < k; ++i) {
-    EXPECT_NEAR(svd.sigma[static_cast<std::size_t>(i)], exact.singularValues()(i), tolerance * exact.singularValues()(0))
+    EXPECT_NEAR(svd.sigma[static_cast<std::size_t>(i)], exact.singularValues()(i),
+                tolerance * exact.singularValues()(0))
         << "singular value " << i;
   }
   const MatrixXd u = to_eigen(svd.u);
@@ -65,8 +66,8 @@ void expect_matches_exact(const MatrixXd& dense, const engine::SvdResult& svd, i
   EXPECT_LT(subspace_distance(u, exact.matrixU().leftCols(k)), 10 * tolerance);
   EXPECT_LT(subspace_distance(v, exact.matrixV().leftCols(k)), 10 * tolerance);
   // The factorization itself: U Sigma V^T is the best rank-k approximation.
-  const MatrixXd approx = u * Eigen::Map<const Eigen::VectorXf>(svd.sigma.data(), k).cast<double>().asDiagonal() *
-                          v.transpose();
+  const MatrixXd approx =
+      u * Eigen::Map<const Eigen::VectorXf>(svd.sigma.data(), k).cast<double>().asDiagonal() * v.transpose();
   const MatrixXd best = exact.matrixU().leftCols(k) * exact.singularValues().head(k).asDiagonal() *
                         exact.matrixV().leftCols(k).transpose();
   EXPECT_LT((approx - best).norm(), 10 * tolerance * dense.norm());
@@ -78,7 +79,7 @@ TEST(RandomizedSvd, ExactWhenTheSketchCoversTheRank) {
   s.rank = 8;
   s.oversamples = 45;  // l = min(users, movies): the range is captured exactly
   s.power_iterations = 0;
-  const auto svd = engine::make_cpu_factorizer(0)->truncated_svd(c.ratings, s);
+  const auto svd = engine::make_cpu_backend(0)->truncated_svd(c.ratings, s);
   // Tolerance 1e-5 of sigma_1: float32 products against Eigen's double-precision JacobiSVD.
   expect_matches_exact(c.dense, svd, s.rank, 1e-5);
   EXPECT_EQ(svd.offset, 0.0f);
@@ -101,7 +102,7 @@ TEST(RandomizedSvd, DefaultsRecoverALowRankSignal) {
   const auto ratings = RatingMatrix::from_entries(std::move(entries));
   engine::SvdSettings s;
   s.rank = rank;
-  const auto svd = engine::make_cpu_factorizer(0)->truncated_svd(ratings, s);
+  const auto svd = engine::make_cpu_backend(0)->truncated_svd(ratings, s);
   expect_matches_exact(dense, svd, rank, 1e-5);
 }
 
@@ -111,7 +112,7 @@ TEST(RandomizedSvd, CenteringShiftsOnlyTheObservedEntries) {
   s.rank = 5;
   s.oversamples = 40;
   s.center = true;
-  const auto svd = engine::make_cpu_factorizer(0)->truncated_svd(c.ratings, s);
+  const auto svd = engine::make_cpu_backend(0)->truncated_svd(c.ratings, s);
   const double mu = c.ratings.global_mean();
   EXPECT_FLOAT_EQ(svd.offset, static_cast<float>(mu));
   // The reference: r - mu where rated, 0 where not (sparsity kept).
@@ -136,7 +137,7 @@ TEST(RandomizedSvd, RankDeficientInputFallsBackToHouseholder) {
   const auto ratings = RatingMatrix::from_entries(std::move(entries));
   engine::SvdSettings s;
   s.rank = 2;
-  const auto svd = engine::make_cpu_factorizer(0)->truncated_svd(ratings, s);
+  const auto svd = engine::make_cpu_backend(0)->truncated_svd(ratings, s);
   expect_matches_exact(dense, svd, 2, 1e-5);
 }
 
@@ -144,9 +145,9 @@ TEST(RandomizedSvd, RejectsABadRank) {
   auto c = random_case(10, 6, 0.5, 4);
   engine::SvdSettings s;
   s.rank = 7;
-  EXPECT_THROW(engine::make_cpu_factorizer(0)->truncated_svd(c.ratings, s), InvalidArgument);
+  EXPECT_THROW(engine::make_cpu_backend(0)->truncated_svd(c.ratings, s), InvalidArgument);
   s.rank = 0;
-  EXPECT_THROW(engine::make_cpu_factorizer(0)->truncated_svd(c.ratings, s), InvalidArgument);
+  EXPECT_THROW(engine::make_cpu_backend(0)->truncated_svd(c.ratings, s), InvalidArgument);
 }
 
 TEST(SvdTrain, ModelPredictsOffsetPlusUSigmaV) {
@@ -174,7 +175,8 @@ TEST(SvdTrain, ModelPredictsOffsetPlusUSigmaV) {
   const MatrixXd v = to_eigen(m.movie_factors);
   EXPECT_NEAR(m.predict(3, 7), m.global_offset + u.row(3).dot(v.row(7)), 1e-5);
   // ||U Sigma||'s column norms are the singular values.
-  for (int k = 0; k < 10; ++k) EXPECT_NEAR(u.col(k).norm(), m.singular_values[static_cast<std::size_t>(k)], 1e-3 * m.singular_values[0]);
+  for (int k = 0; k < 10; ++k)
+    EXPECT_NEAR(u.col(k).norm(), m.singular_values[static_cast<std::size_t>(k)], 1e-3 * m.singular_values[0]);
   // Same seed, other thread count: bit-identical.
   o.threads = 2;
   const Model m2 = train(c.ratings, o);

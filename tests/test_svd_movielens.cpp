@@ -13,7 +13,7 @@
 
 #include "cinefactor/dataset.hpp"
 #include "cinefactor/train.hpp"
-#include "factorizer.hpp"
+#include "engine/backend.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {
@@ -26,7 +26,8 @@ std::vector<double> golden_singular_values() {
 }
 
 // How many leading singular values agree within `tolerance` relative, and the worst relative error.
-std::pair<int, double> agreement(const std::vector<float>& ours, const std::vector<double>& ref, double tolerance) {
+std::pair<int, double> agreement(const std::vector<float>& ours, const std::vector<double>& ref,
+                                 double tolerance) {
   int leading = 0;
   bool broken = false;
   double worst = 0.0;
@@ -63,7 +64,7 @@ TEST(SvdMovieLens, TopSingularValuesMatchScipy) {
   engine::SvdSettings more;
   more.rank = 50;
   more.power_iterations = 10;
-  const auto svd = engine::make_cpu_factorizer(0)->truncated_svd(data.ratings, more);
+  const auto svd = engine::make_cpu_backend(0)->truncated_svd(data.ratings, more);
   const auto [leading_more, worst_more] = agreement(svd.sigma, ref, 1e-3);
   EXPECT_GE(leading_more, 36) << "leading singular values within 1e-3 with 10 power iterations";
   EXPECT_LT(worst_more, 2e-2);

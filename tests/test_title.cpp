@@ -1,9 +1,8 @@
 // MovieLens title cleaning: year, series ranges, spaces, alternate titles and articles.
-#include "title.hpp"
-
 #include <gtest/gtest.h>
 
-#include "text_scan.hpp"
+#include "data/text_scan.hpp"
+#include "data/title.hpp"
 
 namespace cinefactor::detail {
 namespace {
@@ -14,7 +13,9 @@ void expect_title(std::string_view raw, std::string_view title, int year) {
   EXPECT_EQ(parsed.year, year) << "raw: " << raw;
 }
 
-TEST(Title, PlainTitleWithYear) { expect_title("Toy Story (1995)", "Toy Story", 1995); }
+TEST(Title, PlainTitleWithYear) {
+  expect_title("Toy Story (1995)", "Toy Story", 1995);
+}
 
 TEST(Title, NoYear) {
   expect_title("Babylon 5", "Babylon 5", 0);
@@ -22,16 +23,20 @@ TEST(Title, NoYear) {
 }
 
 TEST(Title, TrailingAndDoubledSpaces) {
-  expect_title("From Dusk Till Dawn 2: Texas Blood Money (1999) ", "From Dusk Till Dawn 2: Texas Blood Money", 1999);
+  expect_title("From Dusk Till Dawn 2: Texas Blood Money (1999) ", "From Dusk Till Dawn 2: Texas Blood Money",
+               1999);
   expect_title("Angst  (1983)", "Angst", 1983);
-  expect_title("Dark Portals: The Chronicles of Vidocq  (Vidocq) (2001)", "Dark Portals: The Chronicles of Vidocq (Vidocq)",
-               2001);
+  expect_title("Dark Portals: The Chronicles of Vidocq  (Vidocq) (2001)",
+               "Dark Portals: The Chronicles of Vidocq (Vidocq)", 2001);
 }
 
 TEST(Title, SeriesRangesGiveTheFirstYear) {
   expect_title("Show (2007-2013)", "Show", 2007);
   expect_title("Show (2007-)", "Show", 2007);
-  expect_title("Death Note: Desu n\xC3\xB4to (2006\xE2\x80\x93" "2007)", "Death Note: Desu n\xC3\xB4to", 2006);
+  expect_title(
+      "Death Note: Desu n\xC3\xB4to (2006\xE2\x80\x93"
+      "2007)",
+      "Death Note: Desu n\xC3\xB4to", 2006);
 }
 
 TEST(Title, ArticleMovedToTheFront) {
@@ -40,8 +45,12 @@ TEST(Title, ArticleMovedToTheFront) {
   expect_title("Mis\xC3\xA9rables, Les (1995)", "Les Mis\xC3\xA9rables", 1995);
   expect_title("Boot, Das (Boat, The) (1981)", "Das Boot (The Boat)", 1981);
   expect_title("Postman, The (Postino, Il) (1994)", "The Postman (Il Postino)", 1994);
-  expect_title("School of Flesh, The (\xC3\x89" "cole de la chair, L') (1998)", "The School of Flesh (L'\xC3\x89" "cole de la chair)",
-               1998);
+  expect_title(
+      "School of Flesh, The (\xC3\x89"
+      "cole de la chair, L') (1998)",
+      "The School of Flesh (L'\xC3\x89"
+      "cole de la chair)",
+      1998);
 }
 
 TEST(Title, ArticleOnlyMovesFromTheEnd) {

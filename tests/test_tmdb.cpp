@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "cinefactor/tmdb.hpp"
+#include "core/text.hpp"
+#include "server/tmdb_client.hpp"
 #include "test_support.hpp"
-#include "text_util.hpp"
 
 namespace cinefactor {
 namespace {

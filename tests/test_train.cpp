@@ -13,7 +13,9 @@ namespace cinefactor {
 namespace {
 
 // user 10: movie 100 -> 4, movie 200 -> 2; user 20: movie 100 -> 3. Mean 3.
-RatingMatrix tiny() { return RatingMatrix::from_entries({{10, 100, 4.0f, 0}, {10, 200, 2.0f, 0}, {20, 100, 3.0f, 0}}); }
+RatingMatrix tiny() {
+  return RatingMatrix::from_entries({{10, 100, 4.0f, 0}, {10, 200, 2.0f, 0}, {20, 100, 3.0f, 0}});
+}
 
 TEST(Baselines, MeanPredictsTheGlobalMean) {
   TrainOptions o;
@@ -66,7 +68,8 @@ TEST(Baselines, BiasesConvergeToTheRegularizedLeastSquaresSolution) {
   std::vector<RatingEntry> entries;
   for (int u = 0; u < 40; ++u) {
     for (int j = 0; j < 25; ++j) {
-      if (rng() % 3 == 0 || j == u % 25) entries.push_back({u, j, 0.5f * static_cast<float>(1 + rng() % 10), 0});
+      if (rng() % 3 == 0 || j == u % 25)
+        entries.push_back({u, j, 0.5f * static_cast<float>(1 + rng() % 10), 0});
     }
   }
   const auto ratings = RatingMatrix::from_entries(std::move(entries));
@@ -110,7 +113,8 @@ TEST(TrainDevice, CudaWithoutADeviceIsAClearErrorAndAutoFallsBack) {
       train(tiny(), o);
       FAIL() << "expected an error";
     } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("--device cuda: no usable CUDA device: "), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("--device cuda: no usable CUDA device: "), std::string::npos)
+          << e.what();
     }
   }
   o.device = Device::automatic;

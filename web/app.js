@@ -277,7 +277,7 @@
       show([h, el('p', null, text), actions()]);
     }
 
-    // The same markup as the server's results page (result_card in src/server_recommend.cpp).
+    // The same markup as the server's results page (result_card in src/server/recommend_handlers.cpp).
     function resultCard(rec, index, predicts) {
       var movie = rec.movie;
       var card = el('article', 'card result');

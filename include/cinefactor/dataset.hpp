@@ -6,27 +6,20 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "cinefactor/movie.hpp"
 #include "cinefactor/rating_matrix.hpp"
 
 namespace cinefactor {
-
-struct Movie {
-  std::int64_t id = 0;
-  std::string title;                // clean title, UTF-8, without the "(year)" suffix
-  std::int32_t year = 0;            // release year parsed from the title; 0 when it has none
-  std::vector<std::string> genres;  // empty for "(no genres listed)"
-  std::optional<std::int64_t> imdb_id;
-  std::optional<std::int64_t> tmdb_id;
-};
 
 enum class Layout {
   csv,    // ratings.csv + movies.csv + links.csv: ml-latest(-small), ml-20m, ml-25m, ml-32m
   dat,    // ratings.dat + movies.dat ("::"-separated): ml-1m, ml-10m
   u_data  // u.data + u.item: ml-100k
 };
-const char* layout_name(Layout layout) noexcept;
+std::string_view layout_name(Layout layout) noexcept;
 
 // Ratings outside [min, max] are errors.
 struct RatingScale {
@@ -53,7 +46,7 @@ struct Dataset {
   Layout layout = Layout::csv;
   RatingScale scale;
   RatingMatrix ratings;
-  std::vector<Movie> movies;                 // every movie of the movie file, ascending by id
+  std::vector<Movie> movies;                  // every movie of the movie file, ascending by id
   std::vector<std::int32_t> movie_of_column;  // rating-matrix column -> index into movies
   LoadReport report;
 

@@ -30,9 +30,10 @@ enum class SplitKind {
   temporal,         // each user holds out ~test_fraction of their own ratings: the latest ones
   temporal_global,  // the latest test_fraction of all ratings (one global time cut)
 };
-std::string_view split_kind_name(
-    SplitKind kind) noexcept;  // "random", "per-user", "temporal", "temporal-global"
+// "random", "per-user", "temporal", "temporal-global"
+std::string_view split_kind_name(SplitKind kind) noexcept;
 std::optional<SplitKind> parse_split_kind(std::string_view name) noexcept;
+std::vector<std::string> split_kind_names();
 
 // Per-user kinds (per_user, temporal) hold out floor(f * n + U) of a user's n ratings, U uniform in
 // [0, 1) from the seed (unbiased rounding: the expected count is exactly f * n), capped at n - 1 so
@@ -66,6 +67,7 @@ TrainTestSplit kfold_split(const RatingMatrix& ratings, std::span<const std::uin
 enum class Protocol { holdout, kfold };
 std::string_view protocol_name(Protocol protocol) noexcept;  // "holdout", "kfold"
 std::optional<Protocol> parse_protocol(std::string_view name) noexcept;
+std::vector<std::string> protocol_names();
 
 struct EvaluationOptions {
   Protocol protocol = Protocol::holdout;

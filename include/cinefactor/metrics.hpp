@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -39,11 +40,14 @@ struct RankingOptions {
   // Popularity floor, as the recommender applies it: movies with fewer training ratings than this rank
   // after every movie that has enough (0 = no floor). Coverage still counts them in its denominator.
   int min_ratings = 0;
-  // Where the scores and lists are computed: cpu (blocks of block_users on `threads` cores); cuda (batches
-  // of users on the first CUDA device: one SGEMM per batch, then a top-k kernel; fails without a usable
-  // device); automatic (cuda when usable, otherwise the CPU, said in one log line). The metrics are the
-  // same function of the lists on both.
+  // Where the scores and lists are computed: `backend` when set (chosen once for several calls, see
+  // select_backend in train.hpp), otherwise the backend the device policy picks for `device`: cpu
+  // (blocks of block_users on `threads` cores); cuda (batches of users on the first CUDA device: one
+  // SGEMM per batch, then a top-k kernel; fails without a usable device or when k > 256 or the movies
+  // exceed 392,192); automatic (cuda when usable, otherwise the CPU, said in one log line). The metrics
+  // are the same function of the lists on both.
   Device device = Device::cpu;
+  std::shared_ptr<engine::Backend> backend;
 };
 
 struct RatingErrors {
@@ -75,7 +79,7 @@ struct RankingReport {
   std::vector<RankingAtK> at_k;      // ascending k
   std::int64_t users_evaluated = 0;  // users with at least one relevant held-out movie
   double seconds = 0.0;
-  std::string device;                // where the lists were ranked: "cpu" or "cuda:N (name)"
+  std::string device;  // where the lists were ranked: "cpu" or "cuda:N (name)"
 };
 
 // RMSE and MAE of model.predict over every rating of `test`. Throws InvalidArgument when the
@@ -87,13 +91,6 @@ RatingErrors rating_errors(const Model& model, const RatingMatrix& test);
 // count or block size (per-user values are summed in user order).
 RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, const RatingMatrix& test,
                               const RankingOptions& options = {});
-
-// The device ranking_metrics runs on for options.device: cpu stays cpu; cuda is returned when the build
-// has CUDA, a device is present, the lists fit the GPU top-k (k <= 256, <= 392,192 movies) and one batch
-// fits into the free device memory, otherwise Error("--device cuda: no usable CUDA device for ranking:
-// <why>"); automatic returns whichever of the two is usable and logs one line (info) saying which and why.
-// ranking_metrics makes the same choice on every call (logging it at debug level for automatic).
-Device resolve_ranking_device(const Model& model, const RatingMatrix& train, const RankingOptions& options);
 
 // The `k` best movies of `scores` (descending score, lower index first on ties, NaN last), never
 // one of `excluded_sorted` (ascending movie indices). Fewer than k when fewer candidates exist.

@@ -5,17 +5,19 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "cinefactor/dataset.hpp"
+#include "cinefactor/movie.hpp"
 
 namespace cinefactor {
+
+class RatingMatrix;
+struct Dataset;
 
 enum class Algorithm : std::uint32_t {
   mean = 0,        // global mean rating
@@ -26,6 +28,7 @@ enum class Algorithm : std::uint32_t {
 };
 std::string_view algorithm_name(Algorithm algorithm) noexcept;
 std::optional<Algorithm> parse_algorithm(std::string_view name) noexcept;
+std::vector<std::string> algorithm_names();  // every name, in enum order
 
 enum class NmfObjective : std::uint32_t {
   masked = 0,  // only observed ratings count (rating prediction; L2 and optional biases)
@@ -33,6 +36,7 @@ enum class NmfObjective : std::uint32_t {
 };
 std::string_view objective_name(NmfObjective objective) noexcept;
 std::optional<NmfObjective> parse_objective(std::string_view name) noexcept;
+std::vector<std::string> objective_names();
 
 // Row-major float32 matrix.
 struct DenseMatrix {
@@ -48,7 +52,9 @@ struct DenseMatrix {
     return {data.data() + r * cols, static_cast<std::size_t>(cols)};
   }
   float& operator()(std::int64_t r, std::int64_t c) { return data[static_cast<std::size_t>(r * cols + c)]; }
-  float operator()(std::int64_t r, std::int64_t c) const { return data[static_cast<std::size_t>(r * cols + c)]; }
+  float operator()(std::int64_t r, std::int64_t c) const {
+    return data[static_cast<std::size_t>(r * cols + c)];
+  }
 };
 
 // What the server needs to show a movie, carried inside the model file.

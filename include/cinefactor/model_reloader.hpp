@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "cinefactor/server.hpp"
+#include "cinefactor/model_registry.hpp"
 
 namespace cinefactor {
 

@@ -1,6 +1,6 @@
 // The rating matrix: users x movies, sparse, with dense 0-based indices and maps back to the
 // original MovieLens ids. Both a by-user (CSR) and a by-movie (CSC, stored as the CSR of the
-// transpose) view are kept, because every factorizer sweeps both sides.
+// transpose) view are kept, because every factorization sweeps both sides.
 #pragma once
 
 #include <cstdint>
@@ -54,8 +54,10 @@ class RatingMatrix {
 
   // Builds from both views at once (the dataset cache stores both, so loading skips the transpose).
   // Validates both, and checks that by_movie holds exactly the entries of by_user.
-  static RatingMatrix from_csr_and_csc(SparseMatrix by_user, SparseMatrix by_movie, std::vector<std::uint32_t> timestamps,
-                                       std::vector<std::int64_t> user_ids, std::vector<std::int64_t> movie_ids);
+  static RatingMatrix from_csr_and_csc(SparseMatrix by_user, SparseMatrix by_movie,
+                                       std::vector<std::uint32_t> timestamps,
+                                       std::vector<std::int64_t> user_ids,
+                                       std::vector<std::int64_t> movie_ids);
 
   std::int32_t n_users() const noexcept { return by_user_.rows; }
   std::int32_t n_movies() const noexcept { return by_user_.cols; }
@@ -82,7 +84,7 @@ class RatingMatrix {
   // Takes finished, consistent by-user parts; builds the by-movie view and the statistics.
   static RatingMatrix assemble(SparseMatrix by_user, std::vector<std::uint32_t> timestamps,
                                std::vector<std::int64_t> user_ids, std::vector<std::int64_t> movie_ids);
-  void finish();  // builds the by-movie view and the per-movie statistics
+  void finish();              // builds the by-movie view and the per-movie statistics
   void compute_statistics();  // the per-movie means and the global mean, from by_movie_
 
   SparseMatrix by_user_;

@@ -29,10 +29,10 @@ struct VisitorRating {
 };
 
 enum class YearFilter {
-  any,         // no year restriction (movies with unknown year stay in)
-  older,       // year < boundary_year ("old")
-  newer,       // year >= boundary_year ("new")
-  range,       // year_from <= year <= year_to
+  any,    // no year restriction (movies with unknown year stay in)
+  older,  // year < boundary_year ("old")
+  newer,  // year >= boundary_year ("new")
+  range,  // year_from <= year <= year_to
 };
 // "any", "old", "new" (a range has no name: set year_from/year_to).
 std::optional<YearFilter> parse_year_filter(std::string_view name) noexcept;
@@ -97,9 +97,10 @@ struct RecommendRequest {
 struct RecommenderOptions {
   RatingScale scale;  // visitor ratings outside it are rejected (MovieLens: 0.5 .. 5)
   // Masked-NMF fold-in: coordinate-descent NNLS with exact solves on the active set.
-  int nnls_max_sweeps = 2000;      // coordinate sweeps before giving up on the tolerance
-  double nnls_tolerance = 1e-7;    // stop when no coordinate moves more than this (relative to |x|max, at least 1)
-  int nnls_sweeps_per_solve = 8;   // sweeps between attempts to finish with an exact solve on the free set
+  int nnls_max_sweeps = 2000;  // coordinate sweeps before giving up on the tolerance
+  double nnls_tolerance =
+      1e-7;  // stop when no coordinate moves more than this (relative to |x|max, at least 1)
+  int nnls_sweeps_per_solve = 8;  // sweeps between attempts to finish with an exact solve on the free set
   // Zero-NMF fold-in (scikit-learn NMF.transform): iterations and tolerance; <= 0 / < 0 means "from the
   // model's hyperparameters max_iterations / tolerance, else scikit-learn's defaults 200 / 1e-4".
   int transform_max_iterations = 0;
@@ -131,7 +132,8 @@ class Recommender {
   // Every rated movie's contribution to the score of `movie_id` for this visitor, largest first (see
   // docs: exact additive terms for SVD, a rating-weighted cosine attribution for NMF, none for models
   // without factors). recommend() reports the first `explain` positive ones.
-  std::vector<Contribution> contributions(std::span<const VisitorRating> ratings, std::int64_t movie_id) const;
+  std::vector<Contribution> contributions(std::span<const VisitorRating> ratings,
+                                          std::int64_t movie_id) const;
 
   // The genre names the catalog knows, sorted.
   std::vector<std::string> genres() const;
@@ -153,22 +155,24 @@ class Recommender {
   // Leaves the positions of the best `top_n` movies among the first `prefix` positions that pass `mask`
   // and whose movie index is not in `exclude` (sorted) in `candidates`, best first.
   void select_top(std::span<const float> scores, std::size_t prefix, const FilterMask& mask,
-                  std::span<const std::int32_t> exclude, int top_n, std::vector<std::int32_t>& candidates) const;
+                  std::span<const std::int32_t> exclude, int top_n,
+                  std::vector<std::int32_t>& candidates) const;
   std::vector<Contribution> contributions_resolved(std::span<const VisitorRating> ratings,
-                                                   std::span<const std::int32_t> rated, std::int32_t movie) const;
+                                                   std::span<const std::int32_t> rated,
+                                                   std::int32_t movie) const;
 
   std::shared_ptr<const Model> model_;
   RecommenderOptions options_;
 
   enum class FoldKind { none, user_bias, masked_nnls, sklearn_transform, projection };
   FoldKind kind_ = FoldKind::none;
-  double l2_user_ = 0.0;   // masked NMF
-  double l2_bias_ = 0.0;   // masked NMF with biases, bias model
+  double l2_user_ = 0.0;  // masked NMF
+  double l2_bias_ = 0.0;  // masked NMF with biases, bias model
   int transform_max_iterations_ = 0;
   double transform_tolerance_ = 0.0;
-  std::vector<double> gram_;           // k x k H^T H over all movies (zero-NMF fold-in), row-major
+  std::vector<double> gram_;               // k x k H^T H over all movies (zero-NMF fold-in), row-major
   std::vector<float> similarity_weights_;  // per factor weight for cosine (SVD: sigma^2; else 1)
-  std::vector<float> norms_;           // weighted norm of each movie's factor row
+  std::vector<float> norms_;               // weighted norm of each movie's factor row
   std::vector<std::int32_t> years_;
   std::vector<std::int32_t> counts_;
   std::vector<std::int32_t> by_count_;       // position -> movie index, most rated first (ties: lower index)
@@ -176,9 +180,9 @@ class Recommender {
   std::vector<float> sorted_factors_;        // movie factors by position, row-major (a reordered copy)
   std::vector<float> sorted_bias_;           // movie biases by position, or empty
   std::vector<float> sorted_norms_;          // norms_ by position
-  std::vector<std::string> genre_names_;  // bit i of a mask = genre_names_[i]
-  std::size_t genre_words_ = 0;           // 64-bit words per movie
-  std::vector<std::uint64_t> genre_bits_;  // n_movies * genre_words_
+  std::vector<std::string> genre_names_;     // bit i of a mask = genre_names_[i]
+  std::size_t genre_words_ = 0;              // 64-bit words per movie
+  std::vector<std::uint64_t> genre_bits_;    // n_movies * genre_words_
 };
 
 }  // namespace cinefactor

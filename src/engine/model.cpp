@@ -1,0 +1,132 @@
+#include "cinefactor/model.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "cinefactor/dataset.hpp"
+#include "cinefactor/error.hpp"
+#include "core/enum_names.hpp"
+
+namespace cinefactor {
+namespace {
+
+constexpr EnumNames<Algorithm, 5> kAlgorithmNames{"mean", "bias", "popularity", "nmf", "svd"};
+constexpr EnumNames<NmfObjective, 2> kObjectiveNames{"masked", "zero"};
+
+float dot(std::span<const float> a, std::span<const float> b) {
+  float s = 0.0f;
+  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+std::optional<std::int32_t> find(const std::vector<std::int64_t>& ids, std::int64_t id) {
+  auto it = std::lower_bound(ids.begin(), ids.end(), id);
+  if (it == ids.end() || *it != id) return std::nullopt;
+  return static_cast<std::int32_t>(it - ids.begin());
+}
+
+}  // namespace
+
+std::string_view algorithm_name(Algorithm algorithm) noexcept {
+  return kAlgorithmNames.name(algorithm);
+}
+std::optional<Algorithm> parse_algorithm(std::string_view name) noexcept {
+  return kAlgorithmNames.parse(name);
+}
+std::vector<std::string> algorithm_names() {
+  return kAlgorithmNames.all();
+}
+
+std::string_view objective_name(NmfObjective objective) noexcept {
+  return kObjectiveNames.name(objective);
+}
+std::optional<NmfObjective> parse_objective(std::string_view name) noexcept {
+  return kObjectiveNames.parse(name);
+}
+std::vector<std::string> objective_names() {
+  return kObjectiveNames.all();
+}
+
+bool Model::predicts_ratings() const noexcept {
+  switch (algorithm) {
+    case Algorithm::mean:
+    case Algorithm::bias:
+      return true;
+    case Algorithm::nmf:
+      return objective == NmfObjective::masked;
+    case Algorithm::svd:
+      return global_offset != 0.0f;  // centered SVD predicts mean + deviation
+    case Algorithm::popularity:
+      return false;
+  }
+  return false;
+}
+
+float Model::predict(std::int32_t user, std::int32_t movie) const {
+  float s = global_offset;
+  if (!user_bias.empty()) s += user_bias[static_cast<std::size_t>(user)];
+  if (!movie_bias.empty()) s += movie_bias[static_cast<std::size_t>(movie)];
+  if (rank() > 0) s += dot(user_factors.row(user), movie_factors.row(movie));
+  return s;
+}
+
+void Model::score_user(std::int32_t user, std::span<float> out) const {
+  score_vector(rank() > 0 ? user_factors.row(user) : std::span<const float>{},
+               user_bias.empty() ? 0.0f : user_bias[static_cast<std::size_t>(user)], out);
+}
+
+void Model::score_vector(std::span<const float> factors, float bias, std::span<float> out) const {
+  if (out.size() != static_cast<std::size_t>(n_movies()))
+    throw InvalidArgument("score buffer has the wrong size");
+  if (factors.size() != static_cast<std::size_t>(rank()))
+    throw InvalidArgument("user vector has the wrong rank");
+  const float base = global_offset + bias;
+  for (std::int32_t j = 0; j < n_movies(); ++j) {
+    float s = base;
+    if (!movie_bias.empty()) s += movie_bias[static_cast<std::size_t>(j)];
+    if (rank() > 0) s += dot(factors, movie_factors.row(j));
+    out[static_cast<std::size_t>(j)] = s;
+  }
+}
+
+std::optional<std::int32_t> Model::movie_index(std::int64_t movie_id) const {
+  return find(movie_ids, movie_id);
+}
+std::optional<std::int32_t> Model::user_index(std::int64_t user_id) const {
+  return find(user_ids, user_id);
+}
+
+void attach_catalog(Model& model, const Dataset& dataset) {
+  const auto& r = dataset.ratings;
+  if (r.n_movies() != model.n_movies() ||
+      !std::equal(r.movie_ids().begin(), r.movie_ids().end(), model.movie_ids.begin())) {
+    throw InvalidArgument("the dataset's movies do not match the model's");
+  }
+  model.catalog.clear();
+  model.catalog.reserve(static_cast<std::size_t>(model.n_movies()));
+  for (std::int32_t j = 0; j < model.n_movies(); ++j) {
+    model.catalog.push_back(
+        {dataset.column_movie(j), r.movie_count(j), r.movie_means()[static_cast<std::size_t>(j)]});
+  }
+}
+
+std::uint64_t fingerprint(const RatingMatrix& ratings) {
+  // FNV-1a over the id maps, the structure and the values: cheap, stable across platforms of one endianness.
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const void* data, std::size_t bytes) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < bytes; ++i) {
+      h ^= p[i];
+      h *= 1099511628211ull;
+    }
+  };
+  const auto& csr = ratings.by_user();
+  mix(ratings.user_ids().data(), ratings.user_ids().size_bytes());
+  mix(ratings.movie_ids().data(), ratings.movie_ids().size_bytes());
+  mix(csr.indptr.data(), csr.indptr.size() * sizeof(std::int64_t));
+  mix(csr.indices.data(), csr.indices.size() * sizeof(std::int32_t));
+  mix(csr.values.data(), csr.values.size() * sizeof(float));
+  return h;
+}
+
+}  // namespace cinefactor

@@ -1,0 +1,244 @@
+// train(): validates the options, picks the backend, runs the algorithm and assembles the Model
+// (factors, biases, id maps, fingerprint, hyperparameters) and the TrainReport.
+#include "cinefactor/train.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <optional>
+
+#include "cinefactor/device.hpp"
+#include "cinefactor/error.hpp"
+#include "cinefactor/progress.hpp"
+#include "core/enum_names.hpp"
+#include "engine/backend.hpp"
+#include "engine/baselines.hpp"
+#include "engine/device_policy.hpp"
+#include "engine/nmf_init.hpp"
+#include "engine/random.hpp"
+
+namespace cinefactor {
+namespace {
+
+using engine::Backend;
+
+constexpr EnumNames<NmfInit, 2> kInitNames{"random", "nndsvda"};
+constexpr EnumNames<Device, 3> kDeviceNames{"auto", "cpu", "cuda"};
+
+void validate(const RatingMatrix& ratings, const TrainOptions& o) {
+  if (ratings.nnz() == 0) throw InvalidArgument("cannot train on a rating matrix without ratings");
+  if (o.threads < 0)
+    throw InvalidArgument("threads must be >= 0 (0 = all cores), got " + std::to_string(o.threads));
+  if (o.max_iterations < 1)
+    throw InvalidArgument("max_iterations must be >= 1, got " + std::to_string(o.max_iterations));
+  if (!(o.tolerance >= 0.0) || !std::isfinite(o.tolerance))
+    throw InvalidArgument("tolerance must be a number >= 0");
+  if (o.algorithm == Algorithm::nmf || o.algorithm == Algorithm::svd) {
+    const int smaller = std::min(ratings.n_users(), ratings.n_movies());
+    if (o.rank < 1) throw InvalidArgument("rank must be >= 1, got " + std::to_string(o.rank));
+    const bool needs_svd = o.algorithm == Algorithm::svd || o.init == NmfInit::nndsvda;
+    if (needs_svd && o.rank > smaller) {
+      throw InvalidArgument(
+          "rank " + std::to_string(o.rank) + " exceeds min(users, movies) = " + std::to_string(smaller) +
+          (o.algorithm == Algorithm::nmf ? " (needed by the nndsvda init; use the random init)" : ""));
+    }
+  }
+  for (const auto& [name, value] : {std::pair{"l2_user", o.l2_user}, std::pair{"l2_movie", o.l2_movie},
+                                    std::pair{"l2_bias", o.l2_bias}}) {
+    if (!(value >= 0.0f) || !std::isfinite(value))
+      throw InvalidArgument(std::string(name) + " must be a number >= 0");
+  }
+}
+
+// Wraps the caller's callback with a progress bar over the iteration budget.
+engine::IterationControl iteration_control(const TrainOptions& o, Progress& progress) {
+  engine::IterationControl control;
+  control.max_iterations = o.max_iterations;
+  control.tolerance = o.tolerance;
+  control.on_iteration = [&progress, callback = o.on_iteration](const IterationInfo& info) {
+    progress.set(info.iteration);
+    if (callback) callback(info);
+  };
+  return control;
+}
+
+engine::SvdSettings svd_settings(const TrainOptions& o, bool center) {
+  return {o.rank, o.oversamples, o.power_iterations, center, o.seed};
+}
+
+engine::NmfFactors nmf_initial(const RatingMatrix& ratings, const TrainOptions& o, Backend& backend) {
+  // scikit-learn's scale: the mean of the zero-filled matrix.
+  const double zero_filled_mean =
+      ratings.global_mean() * static_cast<double>(ratings.nnz()) /
+      (static_cast<double>(ratings.n_users()) * static_cast<double>(ratings.n_movies()));
+  if (o.init == NmfInit::random) {
+    const double mean = o.objective == NmfObjective::zero ? zero_filled_mean : ratings.global_mean();
+    return engine::nmf_init_random(ratings.n_users(), ratings.n_movies(), o.rank, mean, o.seed, o.threads);
+  }
+  return engine::nmf_init_nndsvda(backend.truncated_svd(ratings, svd_settings(o, false)), zero_filled_mean);
+}
+
+engine::IterationLog train_nmf(const RatingMatrix& ratings, const TrainOptions& o, Backend& backend,
+                               Model& model, Progress& progress) {
+  model.objective = o.objective;
+  engine::NmfFactors factors = nmf_initial(ratings, o, backend);
+  const auto control = iteration_control(o, progress);
+  engine::IterationLog log;
+  if (o.objective == NmfObjective::zero) {
+    log = backend.nmf_zero(ratings, factors, control);
+  } else {
+    engine::MaskedNmfState state;
+    state.global_offset = o.biases ? static_cast<float>(ratings.global_mean()) : 0.0f;
+    engine::fit_scale_to_observed(ratings, state.global_offset, factors, o.threads);
+    state.factors = std::move(factors);
+    log = backend.nmf_masked(ratings, {o.l2_user, o.l2_movie, o.biases, o.l2_bias}, state, control);
+    factors = std::move(state.factors);
+    model.global_offset = state.global_offset;
+    model.user_bias = std::move(state.user_bias);
+    model.movie_bias = std::move(state.movie_bias);
+  }
+  model.user_factors = std::move(factors.w);
+  model.movie_factors = std::move(factors.ht);
+  return log;
+}
+
+void train_svd(const RatingMatrix& ratings, const TrainOptions& o, Backend& backend, Model& model) {
+  engine::SvdResult svd = backend.truncated_svd(ratings, svd_settings(o, o.center));
+  // user_factors = U Sigma, so prediction = offset + <U Sigma, V>.
+  for (std::int64_t u = 0; u < svd.u.rows; ++u) {
+    auto row = svd.u.row(u);
+    for (std::size_t c = 0; c < row.size(); ++c) row[c] *= svd.sigma[c];
+  }
+  model.user_factors = std::move(svd.u);
+  model.movie_factors = std::move(svd.v);
+  model.singular_values = std::move(svd.sigma);
+  model.global_offset = svd.offset;
+}
+
+nlohmann::json hyperparameters(const TrainOptions& o, int iterations) {
+  nlohmann::json h = nlohmann::json::object();
+  switch (o.algorithm) {
+    case Algorithm::mean:
+    case Algorithm::popularity:
+      break;
+    case Algorithm::bias:
+      h = {{"l2_bias", o.l2_bias}, {"max_iterations", o.max_iterations}, {"tolerance", o.tolerance}};
+      break;
+    case Algorithm::nmf:
+      h = {{"rank", o.rank},
+           {"objective", objective_name(o.objective)},
+           {"init", init_name(o.init)},
+           {"max_iterations", o.max_iterations},
+           {"tolerance", o.tolerance},
+           {"seed", o.seed}};
+      if (o.init == NmfInit::nndsvda) {
+        h["oversamples"] = o.oversamples;
+        h["power_iterations"] = o.power_iterations;
+      }
+      if (o.objective == NmfObjective::masked) {
+        h["l2_user"] = o.l2_user;
+        h["l2_movie"] = o.l2_movie;
+        h["biases"] = o.biases;
+        if (o.biases) h["l2_bias"] = o.l2_bias;
+      }
+      break;
+    case Algorithm::svd:
+      h = {{"rank", o.rank},
+           {"oversamples", o.oversamples},
+           {"power_iterations", o.power_iterations},
+           {"center", o.center},
+           {"seed", o.seed}};
+      break;
+  }
+  if (iterations > 0) h["iterations_run"] = iterations;
+  return h;
+}
+
+}  // namespace
+
+std::string_view device_name(Device device) noexcept {
+  return kDeviceNames.name(device);
+}
+std::optional<Device> parse_device(std::string_view name) noexcept {
+  return kDeviceNames.parse(name);
+}
+std::vector<std::string> device_names() {
+  return kDeviceNames.all();
+}
+
+std::string_view init_name(NmfInit init) noexcept {
+  return kInitNames.name(init);
+}
+std::optional<NmfInit> parse_init(std::string_view name) noexcept {
+  return kInitNames.parse(name);
+}
+std::vector<std::string> init_names() {
+  return kInitNames.all();
+}
+
+std::shared_ptr<engine::Backend> select_backend(const RatingMatrix& ratings, const TrainOptions& options,
+                                                int ranking_k) {
+  engine::DeviceWorkload workload = engine::training_workload(ratings, options);
+  if (ranking_k > 0) workload.ranking = engine::ranking_workload(options.rank, ratings, ranking_k);
+  return engine::select_backend(options.device, options.threads, workload);
+}
+
+Model train(const RatingMatrix& ratings, const TrainOptions& options, TrainReport* report) {
+  const auto start = std::chrono::steady_clock::now();
+  validate(ratings, options);
+  // The baselines are host arithmetic: they never ask for a backend.
+  const bool factorizes = options.algorithm == Algorithm::nmf || options.algorithm == Algorithm::svd;
+  std::shared_ptr<Backend> backend;
+  if (factorizes) {
+    backend = options.backend ? options.backend
+                              : engine::select_backend(options.device, options.threads,
+                                                       engine::training_workload(ratings, options));
+  }
+  Model model;
+  model.algorithm = options.algorithm;
+  engine::IterationLog log;
+  {
+    const bool iterative = options.algorithm == Algorithm::nmf || options.algorithm == Algorithm::bias;
+    Progress progress(fmt::format("training {}", algorithm_name(options.algorithm)),
+                      iterative ? options.max_iterations : 0, "it");
+    switch (options.algorithm) {
+      case Algorithm::mean:
+        model = engine::train_mean(ratings);
+        break;
+      case Algorithm::popularity:
+        model = engine::train_popularity(ratings);
+        break;
+      case Algorithm::bias:
+        model = engine::train_bias(ratings, options.l2_bias, iteration_control(options, progress), &log);
+        break;
+      case Algorithm::nmf:
+        log = train_nmf(ratings, options, *backend, model, progress);
+        break;
+      case Algorithm::svd:
+        train_svd(ratings, options, *backend, model);
+        break;
+    }
+    if (iterative) progress.finish();  // closed-form algorithms show no iteration count
+  }
+  model.user_ids.assign(ratings.user_ids().begin(), ratings.user_ids().end());
+  model.movie_ids.assign(ratings.movie_ids().begin(), ratings.movie_ids().end());
+  model.data_fingerprint = fingerprint(ratings);
+  model.hyperparameters = hyperparameters(options, log.iterations);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info(
+      "trained {} on {} users x {} movies ({} ratings) in {:.2f} s{}", algorithm_name(options.algorithm),
+      ratings.n_users(), ratings.n_movies(), ratings.nnz(), seconds,
+      log.iterations > 0
+          ? fmt::format(", {} iterations, final loss {:.6g}", log.iterations, log.loss_history.back())
+          : std::string());
+  if (report) {
+    report->device = backend ? backend->device_description() : "cpu";
+    report->iterations = log.iterations;
+    report->loss_history = std::move(log.loss_history);
+    report->seconds = seconds;
+  }
+  return model;
+}
+
+}  // namespace cinefactor
