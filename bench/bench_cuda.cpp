@@ -25,6 +25,8 @@
 #include "cinefactor/device.hpp"
 #include "engine/backend.hpp"
 #include "engine/cuda_planning.hpp"
+#include "engine/cuda_profile.hpp"
+#include "engine/nmf_init.hpp"
 
 namespace cinefactor {
 namespace {

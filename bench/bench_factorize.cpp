@@ -35,6 +35,8 @@
 #include "cinefactor/dataset.hpp"
 #include "cinefactor/train.hpp"
 #include "engine/backend.hpp"
+#include "engine/nmf_init.hpp"
+#include "engine/random.hpp"
 
 namespace {
 

@@ -20,6 +20,7 @@
 #include "cinefactor/recommender.hpp"
 #include "cinefactor/train.hpp"
 #include "engine/backend.hpp"
+#include "engine/nmf_init.hpp"
 #include "evaluation_support.hpp"
 #include "test_support.hpp"
 
@@ -143,13 +144,13 @@ int overlap(const A& a, const B& b) {
 // ---------------------------------------------------------------------------------------------------
 // Backends
 
-struct CpuBackend {
+struct OnCpu {
   static constexpr Device kDevice = Device::cpu;
   static std::string unavailable() { return {}; }
   static std::unique_ptr<Backend> make() { return engine::make_cpu_backend(0); }
 };
 
-struct CudaBackend {
+struct OnCuda {
   static constexpr Device kDevice = Device::cuda;
   static std::string unavailable() {
     const CudaProbe probe = probe_cuda();
@@ -160,12 +161,12 @@ struct CudaBackend {
   }
 };
 
-template <typename Backend>
+template <typename Kind>
 class BackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (const std::string why = Backend::unavailable(); !why.empty()) GTEST_SKIP() << why;
-    backend_ = Backend::make();
+    if (const std::string why = Kind::unavailable(); !why.empty()) GTEST_SKIP() << why;
+    backend_ = Kind::make();
     reference_ = engine::make_cpu_backend(0);
   }
   engine::IterationControl control() const {
@@ -191,12 +192,12 @@ class BackendTest : public ::testing::Test {
   std::unique_ptr<Backend> reference_;
 };
 
-using Backends = ::testing::Types<CpuBackend, CudaBackend>;
+using Backends = ::testing::Types<OnCpu, OnCuda>;
 class BackendNames {
  public:
   template <typename T>
   static std::string GetName(int) {
-    return std::is_same_v<T, CpuBackend> ? "cpu" : "cuda";
+    return std::is_same_v<T, OnCpu> ? "cpu" : "cuda";
   }
 };
 TYPED_TEST_SUITE(BackendTest, Backends, BackendNames);

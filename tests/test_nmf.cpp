@@ -13,6 +13,8 @@
 #include "cinefactor/error.hpp"
 #include "cinefactor/train.hpp"
 #include "engine/backend.hpp"
+#include "engine/nmf_init.hpp"
+#include "engine/nmf_objective.hpp"
 
 namespace cinefactor {
 namespace {

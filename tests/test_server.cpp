@@ -9,8 +9,10 @@
 #include <set>
 #include <thread>
 
+#include "cinefactor/recommender.hpp"
 #include "cinefactor/server.hpp"
 #include "server/assets.hpp"
+#include "server/catalog_index.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {

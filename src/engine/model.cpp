@@ -1,3 +1,5 @@
+// Model: prediction and scoring, id lookups, the algorithm and objective names, the catalog and the
+// data fingerprint (see model.hpp).
 #include "cinefactor/model.hpp"
 
 #include <algorithm>

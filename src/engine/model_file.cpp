@@ -1,3 +1,5 @@
+// The model file: header (magic, version, JSON metadata), arrays and checksum, written atomically and
+// refused on any inconsistency (see model_file.hpp and docs/model-format.md).
 #include "cinefactor/model_file.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// The evaluation protocols (holdout, k-fold): split, train per fold, measure, summarize (see evaluation.hpp).
 #include "cinefactor/evaluation.hpp"
 
 #include <fmt/format.h>

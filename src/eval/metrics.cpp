@@ -1,3 +1,4 @@
+// The metrics: rating errors, and ranking metrics of the lists a backend ranks (see metrics.hpp).
 #include "cinefactor/metrics.hpp"
 
 #include <fmt/format.h>
