@@ -51,26 +51,6 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
-// A path removed (recursively) at scope exit unless released: temporaries of a fetch.
-class ScopedPath {
- public:
-  explicit ScopedPath(fs::path path) : path_(std::move(path)) {}
-  ~ScopedPath() {
-    if (path_.empty()) return;
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-    if (ec) spdlog::warn("cannot remove {}: {}", path_.string(), ec.message());
-  }
-  ScopedPath(const ScopedPath&) = delete;
-  ScopedPath& operator=(const ScopedPath&) = delete;
-  const fs::path& path() const { return path_; }
-  // Keeps the path: the temporary became a result.
-  void release() { path_.clear(); }
-
- private:
-  fs::path path_;
-};
-
 struct FileCloser {
   void operator()(std::FILE* f) const {
     if (f != nullptr) std::fclose(f);
