@@ -1,4 +1,4 @@
-// Tests of `cinefactor data fetch` and its library (src/data/fetch.cpp): the registry and its
+// Tests of `cinefactor data fetch` and its library (src/data/fetch_*.cpp): the registry and its
 // embedded copy, MD5, unpacking (with zip-slip archives built here), atomic install, interruption by
 // SIGKILL, and the download path against local HTTP servers on ephemeral loopback ports. Also the
 // atomic publishing the install is built on (src/core/atomic_file.hpp: temporary names, staged
@@ -583,16 +583,18 @@ TEST(FetchStale, RemovesTemporariesOfDeadProcessesOnly) {
   TempDir tmp;
   const auto dead = std::to_string(dead_pid());
   const auto live = std::to_string(::getppid());
-  write_text(tmp / (".ml-latest-small.partial-" + dead) / "ml-latest-small" / "ratings.csv", "half");
-  write_text(tmp / (".ml-latest-small.zip.partial-" + dead), "half");
-  write_text(tmp / (".ml-latest-small.old-" + dead) / "x", "old");
-  write_text(tmp / (".ml-latest-small.partial-" + live) / "x", "busy");
-  write_text(tmp / (".ml-100k.partial-" + dead) / "x", "other dataset");
-  write_text(tmp / ".ml-latest-small.partial-abc" / "x", "not a pid");
+  const std::string mine = ".ml-latest-small.tmp-";
+  write_text(tmp / (mine + dead + "-1a") / "ml-latest-small" / "ratings.csv", "half");  // unpacking
+  write_text(tmp / (".ml-latest-small.zip.tmp-" + dead + "-2b"), "half");               // downloading
+  write_text(tmp / (mine + dead + "-3c") / "x", "old");  // a replaced dataset moved aside
+  write_text(tmp / (mine + live + "-4d") / "x", "busy");
+  write_text(tmp / (".ml-100k.tmp-" + dead + "-5e") / "x", "other dataset");
+  write_text(tmp / (mine + "abc-6f") / "x", "not a pid");
+  write_text(tmp / (mine + dead) / "x", "not a temporary name");
   EXPECT_EQ(remove_stale_partials(tmp.path(), kSmall), 3);
   EXPECT_EQ(entries_of(tmp.path()),
-            (std::set<std::string>{".ml-latest-small.partial-" + live, ".ml-100k.partial-" + dead,
-                                   ".ml-latest-small.partial-abc"}));
+            (std::set<std::string>{mine + live + "-4d", ".ml-100k.tmp-" + dead + "-5e", mine + "abc-6f",
+                                   mine + dead}));
 }
 
 // Runs `cinefactor args...` as a child with its output discarded; returns its PID.
@@ -651,12 +653,11 @@ TEST(FetchInterrupt, SigkillWhileUnpackingNeverLeavesAPartialDataset) {
   for (int attempt = 0; attempt < kTries; ++attempt) {
     const pid_t pid = spawn_cli(args);
     ASSERT_GT(pid, 0);
-    const auto partial = dir / (".big.partial-" + std::to_string(pid));
     // Wait until the child has verified the MD5 and started unpacking, then kill it a little later.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     int status = 0;
     bool exited = false;
-    while (!fs::exists(partial) && std::chrono::steady_clock::now() < deadline) {
+    while (!has_temporary(dir, "big", pid) && std::chrono::steady_clock::now() < deadline) {
       if (::waitpid(pid, &status, WNOHANG) == pid) {
         exited = true;
         break;
@@ -667,12 +668,12 @@ TEST(FetchInterrupt, SigkillWhileUnpackingNeverLeavesAPartialDataset) {
     std::this_thread::sleep_for(std::chrono::milliseconds(attempt == 0 ? 0 : delay_ms(rng)));
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
-    last_left_partial = fs::exists(partial);
+    last_left_partial = has_temporary(dir, "big", pid);
     if (last_left_partial) ++killed_while_unpacking;
     check_never_partial();
     // Each fetch removes the partial directory its killed predecessor left before making its own.
     int partials = 0;
-    for (const auto& name : entries_of(dir)) partials += name.rfind(".big.partial-", 0) == 0 ? 1 : 0;
+    for (const auto& name : entries_of(dir)) partials += name.rfind(".big.tmp-", 0) == 0 ? 1 : 0;
     EXPECT_LE(partials, 1);
   }
   EXPECT_GE(killed_while_unpacking, 1) << "no kill landed while unpacking: the test exercised nothing";
