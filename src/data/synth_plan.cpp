@@ -210,10 +210,6 @@ PlannedDataset plan_dataset(const SynthPreset& preset, std::uint64_t seed) {
 
 namespace cinefactor {
 
-std::int64_t SynthPlan::total_ratings() const {
-  return std::accumulate(user_counts.begin(), user_counts.end(), std::int64_t{0});
-}
-
 SynthPlan plan_synthetic_dataset(const SynthOptions& options) {
   return synth::plan_dataset(synth_preset(options.preset), options.seed).plan;
 }

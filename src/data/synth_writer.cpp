@@ -88,10 +88,6 @@ constexpr std::size_t kChunksPerBlock = 256;
 
 }  // namespace
 
-std::span<const std::string_view> synth_genre_names() {
-  return synth::kGenreNames;
-}
-
 std::string synth_genres_string(std::uint32_t genre_mask) {
   if (genre_mask == 0) return "(no genres listed)";
   std::string s;
