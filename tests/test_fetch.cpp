@@ -1,6 +1,8 @@
-// Tests of `cinefactor data fetch` and its library (src/data/fetch.cpp): the registry and its embedded
-// copy, MD5, unpacking (with zip-slip archives built here), atomic install, interruption by SIGKILL,
-// and the download path against local HTTP servers on ephemeral loopback ports.
+// Tests of `cinefactor data fetch` and its library (src/data/fetch_*.cpp): the registry and its
+// embedded copy, MD5, unpacking (with zip-slip archives built here), atomic install, interruption by
+// SIGKILL, and the download path against local HTTP servers on ephemeral loopback ports. Also the
+// atomic publishing the install is built on (src/core/atomic_file.hpp: temporary names, staged
+// directories, atomic files), which `data synth` and the binary caches share.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -14,6 +16,7 @@
 #include <zip.h>
 
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -21,6 +24,7 @@
 
 #include "cinefactor/error.hpp"
 #include "cinefactor/fetch.hpp"
+#include "core/atomic_file.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {
@@ -107,6 +111,16 @@ std::set<std::string> entries_of(const fs::path& dir) {
   std::set<std::string> out;
   for (const auto& item : fs::directory_iterator(dir)) out.insert(item.path().filename().string());
   return out;
+}
+
+// Whether `dir` holds a temporary of dir/NAME made by process `pid` (".NAME.tmp-PID-...").
+bool has_temporary(const fs::path& dir, const std::string& name, pid_t pid) {
+  if (!fs::is_directory(dir)) return false;
+  const auto prefix = "." + name + ".tmp-" + std::to_string(pid) + "-";
+  for (const auto& entry : entries_of(dir)) {
+    if (entry.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
 }
 
 // A PID that belonged to a process that has exited and been reaped.
@@ -470,22 +484,117 @@ TEST(FetchCli, ListShowsNamesSizesAndLicense) {
   EXPECT_EQ(json["datasets"][3]["folder"], "ml-10M100K");
 }
 
+// ---- atomic publishing (core/atomic_file.hpp) -----------------------------------------------------
+
+TEST(FetchStagedDirectory, TemporaryNamesAreHiddenSiblingsNamingTheirProcess) {
+  TempDir tmp;
+  const auto a = temp_sibling(tmp / "data");
+  const auto b = temp_sibling(tmp / "data");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.parent_path(), tmp.path());
+  const auto prefix = ".data.tmp-" + std::to_string(::getpid()) + "-";
+  EXPECT_EQ(a.filename().string().rfind(prefix, 0), 0u) << a;
+  EXPECT_GT(a.filename().string().size(), prefix.size()) << a;
+  // This process is alive: its temporaries are not stale.
+  write_text(a, "mine");
+  EXPECT_TRUE(remove_stale_temporaries(tmp / "data").empty());
+  EXPECT_TRUE(fs::exists(a));
+}
+
+TEST(FetchStagedDirectory, RemovedWithItsContentUnlessCommitted) {
+  TempDir tmp;
+  {
+    StagedDirectory staged(tmp / "out");
+    EXPECT_EQ(staged.path().parent_path(), tmp.path());
+    write_text(staged.path() / "sub" / "file", "x");
+    EXPECT_TRUE(has_temporary(tmp.path(), "out", ::getpid()));
+  }
+  EXPECT_TRUE(fs::is_empty(tmp.path()));
+}
+
+TEST(FetchStagedDirectory, CommitReplacesAnExistingTargetOnlyWhenAsked) {
+  TempDir tmp;
+  const auto target = tmp / "out";
+  const auto stage = [&](const std::string& content) {
+    auto staged = std::make_unique<StagedDirectory>(target);
+    write_text(staged->path() / "file", content);
+    return staged;
+  };
+  EXPECT_TRUE(stage("one")->commit(false));
+  EXPECT_EQ(read_text(target / "file"), "one");
+
+  auto two = stage("two");
+  EXPECT_FALSE(two->commit(false));
+  two.reset();
+  EXPECT_EQ(read_text(target / "file"), "one");
+  EXPECT_EQ(entries_of(tmp.path()), std::set<std::string>{"out"});
+
+  write_text(target / "stale", "from before");
+  EXPECT_TRUE(stage("three")->commit(true));
+  EXPECT_EQ(read_text(target / "file"), "three");
+  EXPECT_FALSE(fs::exists(target / "stale"));
+  EXPECT_EQ(entries_of(tmp.path()), std::set<std::string>{"out"});  // the old tree is gone
+
+  fs::remove_all(target);
+  fs::create_directory(target);  // an empty directory is replaced without asking
+  EXPECT_TRUE(stage("four")->commit(false));
+  EXPECT_EQ(read_text(target / "file"), "four");
+}
+
+TEST(FetchStagedDirectory, CommitsOneFolderOfItAndDropsTheRest) {
+  TempDir tmp;
+  const auto target = tmp / "out";
+  write_text(target / "old", "old");
+  {
+    StagedDirectory staged(target);
+    write_text(staged.path() / "inner" / "file", "new");
+    write_text(staged.path() / "extra", "not published");
+    EXPECT_TRUE(staged.commit(true, "inner"));
+  }
+  EXPECT_EQ(entries_of(target), std::set<std::string>{"file"});
+  EXPECT_EQ(read_text(target / "file"), "new");
+  EXPECT_EQ(entries_of(tmp.path()), std::set<std::string>{"out"});
+}
+
+TEST(FetchAtomicFile, AppearsOnlyWhenCommitted) {
+  TempDir tmp;
+  const auto target = tmp / "f.bin";
+  {
+    AtomicFile file(target);
+    file.write("abandoned");
+  }
+  EXPECT_TRUE(fs::is_empty(tmp.path()));
+  {
+    AtomicFile file(target);
+    file.write("first");
+    EXPECT_FALSE(fs::exists(target));
+    EXPECT_TRUE(has_temporary(tmp.path(), "f.bin", ::getpid()));
+    file.commit();
+  }
+  EXPECT_EQ(read_text(target), "first");
+  write_file_atomic(target, "second");
+  EXPECT_EQ(read_text(target), "second");
+  EXPECT_EQ(entries_of(tmp.path()), std::set<std::string>{"f.bin"});
+}
+
 // ---- stale temporaries and interruption ----------------------------------------------------------
 
 TEST(FetchStale, RemovesTemporariesOfDeadProcessesOnly) {
   TempDir tmp;
   const auto dead = std::to_string(dead_pid());
   const auto live = std::to_string(::getppid());
-  write_text(tmp / (".ml-latest-small.partial-" + dead) / "ml-latest-small" / "ratings.csv", "half");
-  write_text(tmp / (".ml-latest-small.zip.partial-" + dead), "half");
-  write_text(tmp / (".ml-latest-small.old-" + dead) / "x", "old");
-  write_text(tmp / (".ml-latest-small.partial-" + live) / "x", "busy");
-  write_text(tmp / (".ml-100k.partial-" + dead) / "x", "other dataset");
-  write_text(tmp / ".ml-latest-small.partial-abc" / "x", "not a pid");
+  const std::string mine = ".ml-latest-small.tmp-";
+  write_text(tmp / (mine + dead + "-1a") / "ml-latest-small" / "ratings.csv", "half");  // unpacking
+  write_text(tmp / (".ml-latest-small.zip.tmp-" + dead + "-2b"), "half");               // downloading
+  write_text(tmp / (mine + dead + "-3c") / "x", "old");  // a replaced dataset moved aside
+  write_text(tmp / (mine + live + "-4d") / "x", "busy");
+  write_text(tmp / (".ml-100k.tmp-" + dead + "-5e") / "x", "other dataset");
+  write_text(tmp / (mine + "abc-6f") / "x", "not a pid");
+  write_text(tmp / (mine + dead) / "x", "not a temporary name");
   EXPECT_EQ(remove_stale_partials(tmp.path(), kSmall), 3);
   EXPECT_EQ(entries_of(tmp.path()),
-            (std::set<std::string>{".ml-latest-small.partial-" + live, ".ml-100k.partial-" + dead,
-                                   ".ml-latest-small.partial-abc"}));
+            (std::set<std::string>{mine + live + "-4d", ".ml-100k.tmp-" + dead + "-5e", mine + "abc-6f",
+                                   mine + dead}));
 }
 
 // Runs `cinefactor args...` as a child with its output discarded; returns its PID.
@@ -544,12 +653,11 @@ TEST(FetchInterrupt, SigkillWhileUnpackingNeverLeavesAPartialDataset) {
   for (int attempt = 0; attempt < kTries; ++attempt) {
     const pid_t pid = spawn_cli(args);
     ASSERT_GT(pid, 0);
-    const auto partial = dir / (".big.partial-" + std::to_string(pid));
     // Wait until the child has verified the MD5 and started unpacking, then kill it a little later.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     int status = 0;
     bool exited = false;
-    while (!fs::exists(partial) && std::chrono::steady_clock::now() < deadline) {
+    while (!has_temporary(dir, "big", pid) && std::chrono::steady_clock::now() < deadline) {
       if (::waitpid(pid, &status, WNOHANG) == pid) {
         exited = true;
         break;
@@ -560,12 +668,12 @@ TEST(FetchInterrupt, SigkillWhileUnpackingNeverLeavesAPartialDataset) {
     std::this_thread::sleep_for(std::chrono::milliseconds(attempt == 0 ? 0 : delay_ms(rng)));
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
-    last_left_partial = fs::exists(partial);
+    last_left_partial = has_temporary(dir, "big", pid);
     if (last_left_partial) ++killed_while_unpacking;
     check_never_partial();
     // Each fetch removes the partial directory its killed predecessor left before making its own.
     int partials = 0;
-    for (const auto& name : entries_of(dir)) partials += name.rfind(".big.partial-", 0) == 0 ? 1 : 0;
+    for (const auto& name : entries_of(dir)) partials += name.rfind(".big.tmp-", 0) == 0 ? 1 : 0;
     EXPECT_LE(partials, 1);
   }
   EXPECT_GE(killed_while_unpacking, 1) << "no kill landed while unpacking: the test exercised nothing";

@@ -1,6 +1,7 @@
 // Loading MovieLens directories of every layout, and refusing bad input with file:line messages.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 #include <sstream>
 
@@ -13,6 +14,13 @@ namespace {
 
 using test::TempDir;
 using test::write_text;
+
+// The catalog entry of a movie id, or nullptr.
+const Movie* find_movie(const Dataset& ds, std::int64_t movie_id) {
+  const auto it =
+      std::find_if(ds.movies.begin(), ds.movies.end(), [&](const Movie& m) { return m.id == movie_id; });
+  return it == ds.movies.end() ? nullptr : &*it;
+}
 
 LoadOptions no_cache(bool skip = false) {
   LoadOptions o;
@@ -97,7 +105,7 @@ TEST(MovieLens, CsvLayout) {
   ASSERT_EQ(ds.ratings.timestamps().size(), 4u);
   EXPECT_EQ(ds.ratings.timestamps()[0], 964982703u);
 
-  const Movie* toy = ds.find_movie(1);
+  const Movie* toy = find_movie(ds, 1);
   ASSERT_NE(toy, nullptr);
   EXPECT_EQ(toy->title, "Toy Story");
   EXPECT_EQ(toy->year, 1995);
@@ -105,18 +113,18 @@ TEST(MovieLens, CsvLayout) {
             (std::vector<std::string>{"Adventure", "Animation", "Children", "Comedy", "Fantasy"}));
   EXPECT_EQ(toy->imdb_id, 114709);
   EXPECT_EQ(toy->tmdb_id, 862);
-  const Movie* president = ds.find_movie(2);
+  const Movie* president = find_movie(ds, 2);
   ASSERT_NE(president, nullptr);
   EXPECT_EQ(president->title, "The American President");
   EXPECT_EQ(president->imdb_id, 112346);
   EXPECT_FALSE(president->tmdb_id.has_value());
-  const Movie* babylon = ds.find_movie(3);
+  const Movie* babylon = find_movie(ds, 3);
   ASSERT_NE(babylon, nullptr);
   EXPECT_EQ(babylon->year, 0);
   EXPECT_TRUE(babylon->genres.empty());
   EXPECT_FALSE(babylon->imdb_id.has_value());
   EXPECT_EQ(babylon->tmdb_id, 1234);
-  EXPECT_EQ(ds.find_movie(5), nullptr);
+  EXPECT_EQ(find_movie(ds, 5), nullptr);
   for (std::int32_t j = 0; j < ds.ratings.n_movies(); ++j) {
     EXPECT_EQ(ds.column_movie(j).id, ds.ratings.movie_ids()[static_cast<std::size_t>(j)]);
   }
@@ -137,7 +145,7 @@ TEST(MovieLens, CsvWithWindowsLineEndingsAndNoFinalNewline) {
   EXPECT_EQ(ds.ratings.nnz(), 4);
   EXPECT_FLOAT_EQ(rating_of(ds.ratings, 2, 2), 5.0f);
   EXPECT_EQ(ds.ratings.timestamps()[3], 964983815u);
-  EXPECT_EQ(ds.find_movie(4)->tmdb_id, 4);
+  EXPECT_EQ(find_movie(ds, 4)->tmdb_id, 4);
 }
 
 TEST(MovieLens, DatLayoutWithLatin1TitlesAndHalfStars) {
@@ -149,10 +157,10 @@ TEST(MovieLens, DatLayoutWithLatin1TitlesAndHalfStars) {
   EXPECT_EQ(ds.ratings.n_movies(), 2);
   EXPECT_EQ(ds.ratings.nnz(), 3);
   EXPECT_FLOAT_EQ(rating_of(ds.ratings, 1, 20), 3.5f);
-  EXPECT_EQ(ds.find_movie(10)->title, "Caf\xC3\xA9");
-  EXPECT_EQ(ds.find_movie(20)->title, "The Matrix");
-  EXPECT_EQ(ds.find_movie(20)->genres, (std::vector<std::string>{"Action", "Sci-Fi", "Thriller"}));
-  EXPECT_FALSE(ds.find_movie(20)->imdb_id.has_value());
+  EXPECT_EQ(find_movie(ds, 10)->title, "Caf\xC3\xA9");
+  EXPECT_EQ(find_movie(ds, 20)->title, "The Matrix");
+  EXPECT_EQ(find_movie(ds, 20)->genres, (std::vector<std::string>{"Action", "Sci-Fi", "Thriller"}));
+  EXPECT_FALSE(find_movie(ds, 20)->imdb_id.has_value());
   expect_views_agree(ds.ratings);
 }
 
@@ -165,17 +173,17 @@ TEST(MovieLens, UDataLayoutDecodesLatin1AndGenreFlags) {
   EXPECT_EQ(ds.ratings.n_users(), 2);
   EXPECT_EQ(ds.ratings.nnz(), 3);
   EXPECT_EQ(ds.movies.size(), 3u);
-  const Movie* kolya = ds.find_movie(242);
+  const Movie* kolya = find_movie(ds, 242);
   ASSERT_NE(kolya, nullptr);
   EXPECT_EQ(kolya->title, "Kolya");
   EXPECT_EQ(kolya->year, 1996);
   EXPECT_EQ(kolya->genres, (std::vector<std::string>{"Action", "Comedy"}));
   // u.item is Latin-1: the bytes C3 A9 are the two characters "Ã©", written as UTF-8.
-  EXPECT_EQ(ds.find_movie(302)->title, "L.A. Confidential \xC3\x83\xC2\xA9");
-  EXPECT_EQ(ds.find_movie(302)->genres, (std::vector<std::string>{"Drama"}));
-  EXPECT_EQ(ds.find_movie(267)->title, "unknown");
-  EXPECT_EQ(ds.find_movie(267)->year, 1995);  // from the release date
-  EXPECT_EQ(ds.find_movie(267)->genres, (std::vector<std::string>{"unknown"}));
+  EXPECT_EQ(find_movie(ds, 302)->title, "L.A. Confidential \xC3\x83\xC2\xA9");
+  EXPECT_EQ(find_movie(ds, 302)->genres, (std::vector<std::string>{"Drama"}));
+  EXPECT_EQ(find_movie(ds, 267)->title, "unknown");
+  EXPECT_EQ(find_movie(ds, 267)->year, 1995);  // from the release date
+  EXPECT_EQ(find_movie(ds, 267)->genres, (std::vector<std::string>{"unknown"}));
 }
 
 TEST(MovieLens, DuplicatesKeepTheLastAndAreCounted) {
@@ -470,19 +478,19 @@ TEST(MovieLens, RealMlLatestSmall) {
   EXPECT_EQ(ds.movies.size(), 9742u);
   EXPECT_EQ(ds.report.duplicates, 0);
   EXPECT_EQ(ds.report.skipped_lines, 0);
-  const Movie* toy = ds.find_movie(1);
+  const Movie* toy = find_movie(ds, 1);
   ASSERT_NE(toy, nullptr);
   EXPECT_EQ(toy->title, "Toy Story");
   EXPECT_EQ(toy->year, 1995);
   EXPECT_EQ(toy->imdb_id, 114709);
   EXPECT_EQ(toy->tmdb_id, 862);
-  EXPECT_EQ(ds.find_movie(2571)->title, "The Matrix");
-  EXPECT_EQ(ds.find_movie(2571)->year, 1999);
-  EXPECT_EQ(ds.find_movie(40697)->title, "Babylon 5");
-  EXPECT_EQ(ds.find_movie(40697)->year, 0);
-  EXPECT_EQ(ds.find_movie(171749)->year, 2006);  // "(2006–2007)"
-  EXPECT_TRUE(ds.find_movie(143410)->genres.empty());
-  EXPECT_FALSE(ds.find_movie(791)->tmdb_id.has_value());
+  EXPECT_EQ(find_movie(ds, 2571)->title, "The Matrix");
+  EXPECT_EQ(find_movie(ds, 2571)->year, 1999);
+  EXPECT_EQ(find_movie(ds, 40697)->title, "Babylon 5");
+  EXPECT_EQ(find_movie(ds, 40697)->year, 0);
+  EXPECT_EQ(find_movie(ds, 171749)->year, 2006);  // "(2006–2007)"
+  EXPECT_TRUE(find_movie(ds, 143410)->genres.empty());
+  EXPECT_FALSE(find_movie(ds, 791)->tmdb_id.has_value());
   // The rating scale and grid hold for every rating of the real file.
   for (float v : ds.ratings.by_user().values) {
     EXPECT_GE(v, 0.5f);

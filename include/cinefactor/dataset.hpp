@@ -50,8 +50,6 @@ struct Dataset {
   std::vector<std::int32_t> movie_of_column;  // rating-matrix column -> index into movies
   LoadReport report;
 
-  // The catalog entry of a movie id, or nullptr.
-  const Movie* find_movie(std::int64_t movie_id) const;
   // The catalog entry of a rating-matrix column.
   const Movie& column_movie(std::int32_t column) const {
     return movies[static_cast<std::size_t>(movie_of_column[static_cast<std::size_t>(column)])];

@@ -71,9 +71,8 @@ std::int64_t unpack_zip(const std::filesystem::path& zip, const std::filesystem:
 // True when `dir` holds every file of `spec`.
 bool dataset_complete(const DatasetSpec& spec, const std::filesystem::path& dir);
 
-// Removes the temporary files and directories of `name` under `dir` (".NAME.partial-PID",
-// ".NAME.zip.partial-PID", ".NAME.old-PID") whose process PID is no longer running.
-// Returns how many were removed.
+// Removes the temporary files and directories of `name` under `dir` (".NAME.tmp-PID-*" and
+// ".NAME.zip.tmp-PID-*") whose process PID is no longer running. Returns how many were removed.
 int remove_stale_partials(const std::filesystem::path& dir, const std::string& name);
 
 struct FetchOptions {
@@ -99,8 +98,9 @@ struct FetchResult {
 };
 
 // Fetches `spec` as described in FetchOptions: download (or take the local zip), verify the MD5
-// (a mismatch is a FormatError naming both sums and the file), unpack into dir/.NAME.partial-PID,
-// check the expected files, rename into dir/NAME. Nothing is left behind on failure.
+// (a mismatch is a FormatError naming both sums and the file), unpack into the hidden temporary
+// dir/.NAME.tmp-PID-*, check the expected files, rename into dir/NAME. Nothing is left behind on
+// failure.
 FetchResult fetch_dataset(const DatasetSpec& spec, const FetchOptions& options);
 
 }  // namespace cinefactor

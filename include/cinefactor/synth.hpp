@@ -97,15 +97,14 @@ struct SynthMovie {
   std::int64_t id = 0;
   std::string title;  // with the "(YYYY)" suffix, as in movies.csv (unquoted)
   std::int32_t year = 0;
-  std::uint32_t genre_mask = 0;  // bit g = synth_genre_names()[g]; 0 = "(no genres listed)"
+  std::uint32_t genre_mask = 0;  // MovieLens genres, see synth_genres_string(); 0 = "(no genres listed)"
   std::int64_t imdb_id = 0;
   std::int64_t tmdb_id = 0;  // 0 = missing in links.csv
   bool rated = false;        // rated movies get >= 1 rating; the others are only listed
 };
 
-// The MovieLens genre names, in bit order of SynthMovie::genre_mask.
-std::span<const std::string_view> synth_genre_names();
-// "Action|Comedy", or "(no genres listed)".
+// "Action|Comedy", or "(no genres listed)"; bit g of the mask is the g-th MovieLens genre in
+// alphabetical order (Action, Adventure, Animation, ..., Western).
 std::string synth_genres_string(std::uint32_t genre_mask);
 
 // The count plan: everything decided before any rating is drawn. Exact totals live here, so they can
@@ -121,8 +120,6 @@ struct SynthPlan {
   // (indices into `movies`) seeded into user u are seed_movies[seed_offsets[u-1] .. seed_offsets[u]).
   std::vector<std::int64_t> seed_offsets;
   std::vector<std::int32_t> seed_movies;
-
-  std::int64_t total_ratings() const;
 };
 
 // Builds the catalog, the per-user counts and the movie seeding. Throws InvalidArgument for an

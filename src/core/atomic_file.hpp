@@ -1,39 +1,118 @@
-// Atomic file output: write to a temporary file beside the target, fsync, then rename over it.
-// A reader never sees a half-written file; a failure leaves the old file (or nothing) in place.
+// Atomic, durable output for files and whole directories: one mechanism. Output is written under a
+// hidden temporary name beside its target (same directory, so the final rename is atomic), synced,
+// then renamed onto the target. A reader never sees a half-written file or a half-filled directory; a
+// failure or a crash leaves the old target (or nothing) in place, plus at worst a temporary whose name
+// says which process left it, so that remove_stale_temporaries() can clear it later.
+//
+// Every temporary is named by temp_sibling(): ".NAME.tmp-PID-UNIQUE" beside the target NAME.
 #pragma once
 
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string_view>
+#include <vector>
 
 namespace cinefactor {
 
+// A fresh hidden temporary name beside `target`: ".NAME.tmp-PID-UNIQUE" in target's directory.
+std::filesystem::path temp_sibling(const std::filesystem::path& target);
+
+// Removes (recursively) the temporaries of `target`, the temp_sibling() names of it in its directory,
+// whose process is no longer running. Returns the paths removed. Throws IoError when the directory
+// cannot be listed or a stale temporary cannot be removed.
+std::vector<std::filesystem::path> remove_stale_temporaries(const std::filesystem::path& target);
+
+// fsyncs a file or directory by path; throws IoError on failure.
+void fsync_path(const std::filesystem::path& path);
+// fsyncs every directory under `root`, then `root` itself: their entries become durable.
+void fsync_tree(const std::filesystem::path& root);
+
+// A path removed (recursively) at scope exit unless released.
+class ScopedPath {
+ public:
+  explicit ScopedPath(std::filesystem::path path) : path_(std::move(path)) {}
+  ~ScopedPath() { remove(); }
+  ScopedPath(const ScopedPath&) = delete;
+  ScopedPath& operator=(const ScopedPath&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  // Keeps the path: it is no longer removed.
+  void release() { path_.clear(); }
+  // Removes it now (a warning, not an exception, when that fails) and forgets it.
+  void remove();
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A file written from start to end and made durable by close(): flush, fsync, close.
+class SyncedFile {
+ public:
+  // Creates or truncates `path`; `exclusive` refuses anything already there (links included).
+  // Throws IoError "cannot create PATH: reason".
+  explicit SyncedFile(std::filesystem::path path, bool exclusive = false);
+  ~SyncedFile();  // closes without syncing when close() was not reached
+  SyncedFile(const SyncedFile&) = delete;
+  SyncedFile& operator=(const SyncedFile&) = delete;
+
+  // Throws IoError "cannot write PATH: reason".
+  void write(std::string_view bytes);
+  // Flushes, fsyncs and closes; returns the bytes written. Throws IoError.
+  std::int64_t close();
+
+ private:
+  std::filesystem::path path_;
+  std::FILE* file_ = nullptr;
+  std::int64_t bytes_ = 0;
+};
+
+// A file that appears at its target only when commit() succeeds.
 class AtomicFile {
  public:
-  explicit AtomicFile(std::filesystem::path target);
-  ~AtomicFile();  // removes the temporary file unless commit() succeeded
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
+  explicit AtomicFile(std::filesystem::path target);  // creates the temporary; throws IoError
 
-  std::ofstream& stream() { return out_; }
-  const std::filesystem::path& temp_path() const { return temp_; }
-  // Flushes, fsyncs and renames onto the target. Throws IoError on failure.
+  void write(std::string_view bytes) { file_.write(bytes); }
+  // Syncs the temporary and renames it onto the target (replacing a file there). Throws IoError.
   void commit();
 
  private:
   std::filesystem::path target_;
-  std::filesystem::path temp_;
-  std::ofstream out_;
-  bool committed_ = false;
+  ScopedPath temp_;  // removed on destruction unless committed (declared before file_: closed first)
+  SyncedFile file_;
 };
 
 // Writes `bytes` to `path` atomically.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 
-// A unique sibling path for temporary output next to `target` (same directory, so rename is atomic).
-std::filesystem::path temp_sibling(const std::filesystem::path& target);
+// A directory that appears at its target only when commit() succeeds: it is filled under a hidden
+// temporary name beside the target and removed, with everything in it, unless committed.
+class StagedDirectory {
+ public:
+  // Creates the temporary directory; the target's parent must exist. Throws IoError.
+  explicit StagedDirectory(std::filesystem::path target);
+  StagedDirectory(const StagedDirectory&) = delete;
+  StagedDirectory& operator=(const StagedDirectory&) = delete;
 
-// fsyncs a file or directory by path; throws IoError on failure.
-void fsync_path(const std::filesystem::path& path);
+  // Where to write: the temporary directory.
+  const std::filesystem::path& path() const { return dir_.path(); }
+
+  // Publishes path() / `content` (path() itself when `content` is empty) as the target, after
+  // syncing its directories (the files in it are the writer's to sync: SyncedFile does). An absent
+  // or empty target is replaced by a plain rename. A target that is there otherwise is replaced only
+  // when `replace_existing`: in one atomic exchange (renameat2 RENAME_EXCHANGE), or, where the file
+  // system cannot exchange, by moving it aside first; the old tree is then removed. Returns false,
+  // leaving the target alone, when it is there and not to be replaced. Anything else left in the
+  // temporary directory is removed. Throws IoError.
+  [[nodiscard]] bool commit(bool replace_existing, const std::filesystem::path& content = {});
+
+ private:
+  // Puts `source` at the occupied target and removes the old tree (or leaves it at `source`, inside
+  // the temporary directory, for commit() to remove).
+  void replace_target(const std::filesystem::path& source);
+
+  std::filesystem::path target_;
+  ScopedPath dir_;
+};
 
 }  // namespace cinefactor

@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <system_error>
 
@@ -65,12 +64,6 @@ std::string looked_for() {
 
 std::string_view layout_name(Layout layout) noexcept {
   return kLayoutNames.name(layout);
-}
-
-const Movie* Dataset::find_movie(std::int64_t movie_id) const {
-  auto it = std::lower_bound(movies.begin(), movies.end(), movie_id,
-                             [](const Movie& m, std::int64_t id) { return m.id < id; });
-  return it != movies.end() && it->id == movie_id ? &*it : nullptr;
 }
 
 Layout detect_layout(const std::filesystem::path& dir) {

@@ -429,9 +429,9 @@ void write_dataset_cache(const std::filesystem::path& file, const Dataset& datas
   prefix.put(hash64(meta.bytes().data(), meta.bytes().size()));
 
   AtomicFile out(file);
-  out.stream().write(prefix.bytes().data(), static_cast<std::streamsize>(prefix.bytes().size()));
-  out.stream().write(meta.bytes().data(), static_cast<std::streamsize>(meta.bytes().size()));
-  for (const auto& s : sections) out.stream().write(s.data(), static_cast<std::streamsize>(s.size()));
+  out.write(prefix.bytes());
+  out.write(meta.bytes());
+  for (const auto& s : sections) out.write({s.data(), s.size()});
   out.commit();
 }
 
