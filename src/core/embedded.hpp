@@ -15,7 +15,7 @@ struct EmbeddedEntry {
 };
 
 // Each table is declared by the layer that embeds it (cinefactor_embed in its CMakeLists.txt): the web
-// app's assets in server/assets.cpp, the dataset registry in data/fetch.cpp.
+// app's assets in server/assets.cpp, the dataset registry in data/fetch_registry.cpp.
 
 inline const EmbeddedEntry* find_embedded(const EmbeddedEntry* table, std::size_t count,
                                           std::string_view path) {
