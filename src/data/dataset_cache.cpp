@@ -1,3 +1,5 @@
+// The binary dataset cache (see dataset_cache.hpp): writing it atomically, and reading it back only when
+// the source files, the format and every checksum still agree.
 #include "data/dataset_cache.hpp"
 
 #include <fcntl.h>

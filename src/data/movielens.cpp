@@ -1,3 +1,5 @@
+// The MovieLens readers (see movielens.hpp): movies, links and ratings of every layout, parsed in
+// parallel chunks, every malformed line reported as file:line.
 #include "data/movielens.hpp"
 
 #include <fmt/format.h>

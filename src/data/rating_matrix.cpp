@@ -1,3 +1,5 @@
+// RatingMatrix (see rating_matrix.hpp): dense ids, the CSR and CSC views, and their assembly from
+// entries or parts.
 #include "cinefactor/rating_matrix.hpp"
 
 #include <omp.h>

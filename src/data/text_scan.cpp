@@ -1,3 +1,4 @@
+// The text scanning shared by the MovieLens readers (see text_scan.hpp).
 #include "data/text_scan.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// MovieLens title cleaning (see title.hpp).
 #include "data/title.hpp"
 
 #include <array>
