@@ -11,6 +11,7 @@
 
 #include "cinefactor/server.hpp"
 #include "server/assets.hpp"
+#include "server/catalog_index.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {

@@ -10,8 +10,10 @@
 #include <thread>
 
 #include "cinefactor/model_reloader.hpp"
+#include "cinefactor/recommender.hpp"
 #include "cinefactor/server.hpp"
 #include "core/atomic_file.hpp"
+#include "server/catalog_index.hpp"
 #include "server_fixtures.hpp"
 
 namespace cinefactor {
