@@ -10,18 +10,20 @@
 #include "cinefactor/model_file.hpp"
 #include "cinefactor/recommender.hpp"
 #include "commands.hpp"
+#include "core/rating_grid.hpp"
 
 namespace cinefactor::cli {
 namespace {
 
-// "MOVIE=STARS": MOVIE is an id or a title fragment (which may itself contain '='; the last one splits).
+// "MOVIE=STARS": MOVIE is an id or a title fragment (which may itself contain '='; the last one splits);
+// STARS is on the half-star grid, the same rule as the web API's (core/rating_grid.hpp).
 VisitorRating parse_rating(const Model& model, const std::string& text) {
   const auto eq = text.rfind('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
     throw InvalidArgument(
         fmt::format("--rate \"{}\": expected MOVIE=STARS, e.g. 1=4.5 or \"toy story=4\"", text));
   }
-  float stars = 0.0f;
+  double stars = 0.0;
   const char* first = text.data() + eq + 1;
   const char* last = text.data() + text.size();
   const auto [end, ec] = std::from_chars(first, last, stars);
@@ -29,35 +31,18 @@ VisitorRating parse_rating(const Model& model, const std::string& text) {
     throw InvalidArgument(
         fmt::format("--rate \"{}\": \"{}\" is not a number of stars", text, std::string(first, last)));
   }
+  check_rating(stars, kHalfStars, fmt::format("--rate \"{}\"", text), std::string(first, last));
   const auto j = resolve_movie(model, std::string_view(text).substr(0, eq));
-  return {model.movie_ids[static_cast<std::size_t>(j)], stars};
+  return {model.movie_ids[static_cast<std::size_t>(j)], static_cast<float>(stars)};
 }
 
-// "old", "new", "any" or "FROM-TO" (either end may be omitted: "-1980", "2005-").
-void parse_years(const std::string& text, Filters& filters) {
-  if (auto f = parse_year_filter(text)) {
-    filters.years = *f;
-    return;
-  }
-  const auto dash = text.find('-');
-  auto number = [&](std::string_view s, int fallback) {
-    if (s.empty()) return fallback;
-    int v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size()) {
-      throw InvalidArgument(
-          fmt::format("--years \"{}\": expected old, new, any or a range like 1980-1999", text));
-    }
-    return v;
-  };
-  if (dash == std::string::npos)
-    throw InvalidArgument(
-        fmt::format("--years \"{}\": expected old, new, any or a range like 1980-1999", text));
-  filters.years = YearFilter::range;
-  filters.year_from = number(std::string_view(text).substr(0, dash), 0);
-  filters.year_to = number(std::string_view(text).substr(dash + 1), 9999);
-  if (filters.year_from > filters.year_to)
-    throw InvalidArgument(fmt::format("--years \"{}\": the range is empty", text));
+// The catalog entry's movie; a model without a catalog names the movie by its id.
+Movie movie_of(const CatalogMovie* entry, std::int64_t id) {
+  if (entry) return entry->movie;
+  Movie m;
+  m.id = id;
+  m.title = fmt::format("movie {}", id);
+  return m;
 }
 
 std::string title_year(const Movie& m) {
@@ -82,8 +67,9 @@ void register_recommend_command(CLI::App& app) {
   cmd->add_option("-m,--model", args->model, "Model file written by `cinefactor train`")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("-r,--rate", args->rates,
-                  "A rating MOVIE=STARS (movie id or title fragment; 0.5 .. 5 stars); repeatable")
+  cmd->add_option(
+         "-r,--rate", args->rates,
+         "A rating MOVIE=STARS (movie id or title fragment; 0.5 to 5 stars in steps of 0.5); repeatable")
       ->required();
   cmd->add_option("--years", args->years,
                   "old (before --boundary-year), new (from it on), any, or a range FROM-TO")
@@ -111,25 +97,26 @@ void register_recommend_command(CLI::App& app) {
     RecommendRequest request;
     for (const auto& r : args->rates) request.ratings.push_back(parse_rating(*model, r));
     request.filters = args->filters;
-    parse_years(args->years, request.filters);
+    try {
+      parse_years(args->years, request.filters);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument(std::string("--years: ") + e.what());
+    }
     request.top_n = args->n;
     request.explain = args->explain;
     const auto recs = recommender.recommend(request);
 
-    auto movie_of = [&](std::int32_t j) -> const Movie& {
-      return model->catalog[static_cast<std::size_t>(j)].movie;
-    };
     if (args->json) {
       nlohmann::json out{{"model", args->model},
                          {"algorithm", algorithm_name(model->algorithm)},
                          {"predicts_ratings", model->predicts_ratings()},
                          {"recommendations", nlohmann::json::array()}};
       for (const auto& r : recs) {
-        const auto& m = movie_of(r.movie_index);
+        const auto m = movie_of(r.movie, r.movie_id);
         nlohmann::json because = nlohmann::json::array();
         for (const auto& c : r.because) {
           because.push_back({{"movie_id", c.movie_id},
-                             {"title", movie_of(c.movie_index).title},
+                             {"title", movie_of(c.movie, c.movie_id).title},
                              {"contribution", c.contribution},
                              {"share", c.share}});
         }
@@ -152,14 +139,14 @@ void register_recommend_command(CLI::App& app) {
     const char* score_label = model->predicts_ratings() ? "predicted" : "score";
     for (std::size_t i = 0; i < recs.size(); ++i) {
       const auto& r = recs[i];
-      const auto& m = movie_of(r.movie_index);
+      const auto m = movie_of(r.movie, r.movie_id);
       const std::string genres =
           m.genres.empty() ? std::string("no genres listed") : fmt::format("{}", fmt::join(m.genres, "|"));
       fmt::print("{:>2}. {}  [{}; {} {:.2f}; {} ratings]\n", i + 1, title_year(m), genres, score_label,
                  r.score, r.rating_count);
       if (!r.because.empty()) {
         std::vector<std::string> names;
-        for (const auto& c : r.because) names.push_back(title_year(movie_of(c.movie_index)));
+        for (const auto& c : r.because) names.push_back(title_year(movie_of(c.movie, c.movie_id)));
         fmt::print("    because you liked {}\n", fmt::join(names, ", "));
       }
     }

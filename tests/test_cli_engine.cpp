@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/rating_grid.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {
@@ -106,6 +107,10 @@ TEST_F(CliEngine, BadRequestsFailWithOneClearLine) {
       {{"recommend", "--model", model("nmf"), "--rate", "1=lots"}, 1, "is not a number of stars"},
       {{"recommend", "--model", model("nmf"), "--rate", "4.5"}, 1, "expected MOVIE=STARS"},
       {{"recommend", "--model", model("nmf"), "--rate", known + "=9"}, 1, "9"},
+      {{"recommend", "--model", model("nmf"), "--rate", known + "=4.25"}, 1, "in steps of 0.5, got 4.25"},
+      {{"recommend", "--model", model("nmf"), "--rate", known + "=4", "--years", "2000-1990"},
+       1,
+       "--years: the range 2000-1990 is empty (from > to)"},
       {{"recommend", "--model", model("nmf"), "--rate", known + "=4", "--years", "soon"},
        1,
        "expected old, new, any or a range"},
@@ -126,6 +131,25 @@ TEST_F(CliEngine, BadRequestsFailWithOneClearLine) {
     }
   }
   EXPECT_FALSE(std::filesystem::exists(*dir_ / "never.cfm"));
+}
+
+// --rate follows the web API's half-star rule (core/rating_grid.hpp), with the same words: 4.25 is
+// refused even though it is inside the scale, 4.5 and 0.5 are fine.
+TEST_F(CliEngine, RateIsRefusedOffTheHalfStarGridLikeTheApi) {
+  const auto known = std::to_string(popular_ids(data(), 1).at(0));
+  for (const std::string stars : {"4.25", "0", "5.5", "nan", "inf"}) {
+    const auto r = run_cli({"-q", "recommend", "--model", model("svd"), "--rate", known + "=" + stars});
+    EXPECT_EQ(r.exit_code, 1) << stars << ": " << r.err;
+    EXPECT_EQ(r.err, "cinefactor: error: " +
+                         rating_grid_error("--rate \"" + known + "=" + stars + "\"", kHalfStars, stars) +
+                         "\n")
+        << stars;
+    EXPECT_NE(r.err.find("expected a rating from 0.5 to 5 in steps of 0.5, got " + stars), std::string::npos);
+  }
+  for (const std::string stars : {"4.5", "0.5", "5"}) {
+    const auto r = run_cli({"-q", "recommend", "--model", model("svd"), "--rate", known + "=" + stars});
+    EXPECT_EQ(r.exit_code, 0) << stars << ": " << r.err;
+  }
 }
 
 TEST_F(CliEngine, EvaluatePrintsTheMetricsAsJson) {

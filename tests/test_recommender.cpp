@@ -16,6 +16,7 @@
 
 #include "cinefactor/error.hpp"
 #include "cinefactor/recommender.hpp"
+#include "core/rating_grid.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {
@@ -362,7 +363,7 @@ TEST(RecommenderFoldIn, RejectsUnknownIdsNamingAllOfThem) {
   } catch (const InvalidArgument& e) {
     EXPECT_THAT(e.what(), HasSubstr("999"));
     EXPECT_THAT(e.what(), HasSubstr("123456"));
-    EXPECT_THAT(e.what(), HasSubstr("unknown movie ids"));
+    EXPECT_THAT(e.what(), HasSubstr("unknown movie ids 999, 123456 (not in the svd model)"));
   }
   RecommendRequest request;
   request.ratings = ratings;
@@ -376,7 +377,11 @@ TEST(RecommenderFoldIn, RejectsBadRatings) {
                                                     {{id_of(1), 5.5f}},
                                                     {{id_of(1), 0.0f}},
                                                     {{id_of(1), 4.0f}, {id_of(1), 3.0f}}};
-  const std::vector<std::string> expected{"NaN", "outside the scale", "outside the scale", "more than once"};
+  // One message format with the CLI and the web API (core/rating_grid.hpp), on the recommender's scale.
+  const std::vector<std::string> expected{"movie 17: expected a rating from 0.5 to 5, got nan",
+                                          "movie 17: expected a rating from 0.5 to 5, got 5.5",
+                                          "movie 17: expected a rating from 0.5 to 5, got 0",
+                                          "more than once"};
   for (std::size_t i = 0; i < bad.size(); ++i) {
     try {
       rec.fold_in(bad[i]);
@@ -564,6 +569,84 @@ TEST(RecommenderFilters, YearFilterNames) {
   EXPECT_EQ(year_filter_name(YearFilter::older), "old");
 }
 
+// The one FROM-TO grammar of the CLI's --years and the web API's years parameter.
+TEST(RecommenderFilters, YearsGrammar) {
+  struct Case {
+    std::string text;
+    YearFilter years;
+    std::int32_t from, to;
+  };
+  for (const auto& c : std::vector<Case>{{"any", YearFilter::any, 0, 0},
+                                         {"old", YearFilter::older, 0, 0},
+                                         {"new", YearFilter::newer, 0, 0},
+                                         {"1980-1999", YearFilter::range, 1980, 1999},
+                                         {"-1979", YearFilter::range, 0, 1979},
+                                         {"2005-", YearFilter::range, 2005, kMaxYear},
+                                         {"1990-1990", YearFilter::range, 1990, 1990}}) {
+    Filters f;
+    parse_years(c.text, f);
+    EXPECT_EQ(f.years, c.years) << c.text;
+    if (c.years == YearFilter::range) {
+      EXPECT_EQ(f.year_from, c.from) << c.text;
+      EXPECT_EQ(f.year_to, c.to) << c.text;
+    }
+  }
+  for (const std::string bad :
+       {"", "-", "range", "recent", "19x0-2000", "1980-1999-2000", "10000-", "--5", " 1980-1999", "1980"}) {
+    Filters f;
+    try {
+      parse_years(bad, f);
+      FAIL() << '"' << bad << '"';
+    } catch (const InvalidArgument& e) {
+      EXPECT_EQ(std::string(e.what()),
+                "expected old, new, any or a range FROM-TO like 1980-1999, got \"" + bad + "\"");
+    }
+  }
+  Filters f;
+  try {
+    parse_years("2000-1990", f);
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "the range 2000-1990 is empty (from > to)");
+  }
+  // A range set in code is checked with the same words.
+  auto m = std::make_shared<Model>(make_model(Algorithm::svd, NmfObjective::zero, 50, 4, 8));
+  RecommendRequest request;
+  request.filters = no_filters();
+  request.filters.years = YearFilter::range;
+  request.filters.year_from = 2010;
+  request.filters.year_to = 2000;
+  try {
+    Recommender(m).recommend(request);
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "the range 2010-2000 is empty (from > to)");
+  }
+  EXPECT_THROW(set_year_range(f, 5, 4), InvalidArgument);
+  set_year_range(f, std::nullopt, 1950);
+  EXPECT_EQ(f.years, YearFilter::range);
+  EXPECT_EQ(f.year_from, 0);
+  EXPECT_EQ(f.year_to, 1950);
+}
+
+// The one half-star rule (core/rating_grid.hpp) the CLI, the web API and the rating form share.
+TEST(RatingGrid, HalfStarsAndOneMessage) {
+  for (const double r : {0.5, 1.0, 2.5, 4.5, 5.0}) EXPECT_TRUE(on_rating_grid(r, kHalfStars)) << r;
+  for (const double r : {0.0, 4.25, 5.5, -0.5, 4.5000001, std::nan(""), HUGE_VAL})
+    EXPECT_FALSE(on_rating_grid(r, kHalfStars)) << r;
+  EXPECT_TRUE(on_rating_grid(0.0, RatingGrid{0.0f, 5.0f, 0.5f}));
+  EXPECT_TRUE(on_rating_grid(3.7, RatingGrid{0.5f, 5.0f, 0.0f}));
+  EXPECT_FALSE(on_rating_grid(std::nan(""), RatingGrid{0.5f, 5.0f, 0.0f}));
+  try {
+    check_rating(4.25, kHalfStars, "--rate \"1=4.25\"", "4.25");
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "--rate \"1=4.25\": expected a rating from 0.5 to 5 in steps of 0.5, got 4.25");
+  }
+  EXPECT_NO_THROW(check_rating(4.5, kHalfStars, "x"));
+  EXPECT_EQ(describe_rating_grid(RatingGrid{1.0f, 5.0f, 1.0f}), "a rating from 1 to 5 in steps of 1");
+}
+
 // Ties: equal scores (a bias model with repeated movie biases) are ordered by more ratings, then lower id.
 TEST(RecommenderTopN, TiesAreBrokenByCountThenId) {
   auto m = std::make_shared<Model>(make_model(Algorithm::bias, NmfObjective::zero, 60, 0, 13));
@@ -688,6 +771,26 @@ TEST(RecommenderExplain, NmfAttributionUsesPositivelyRatedMovies) {
     EXPECT_NEAR(share_sum, 1.0, 1e-5);
     EXPECT_GE(r.because[0].contribution, r.because[1].contribution);
   }
+}
+
+// Results carry their catalog entries, so callers (the server, the CLI) look nothing up again.
+TEST(RecommenderExplain, ResultsCarryTheirCatalogEntries) {
+  auto m = std::make_shared<Model>(make_model(Algorithm::svd, NmfObjective::zero, 80, 6, 5));
+  const Recommender rec(m);
+  RecommendRequest request;
+  request.filters = no_filters();
+  request.ratings = some_ratings(*m, 8, 3);
+  const auto recs = rec.recommend(request);
+  ASSERT_FALSE(recs.empty());
+  for (const auto& r : recs) {
+    EXPECT_EQ(r.movie, &m->catalog[static_cast<std::size_t>(r.movie_index)]);
+    for (const auto& c : r.because) EXPECT_EQ(c.movie, &m->catalog[static_cast<std::size_t>(c.movie_index)]);
+  }
+  for (const auto& s : rec.similar(recs[0].movie_id, no_filters(), 5))
+    EXPECT_EQ(s.movie, &m->catalog[static_cast<std::size_t>(s.movie_index)]);
+  auto bare = std::make_shared<Model>(*m);
+  bare->catalog.clear();
+  for (const auto& r : Recommender(bare).recommend(request)) EXPECT_EQ(r.movie, nullptr);
 }
 
 TEST(RecommenderExplain, ModelsWithoutFactorsExplainNothing) {

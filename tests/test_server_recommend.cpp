@@ -13,6 +13,8 @@
 #include "cinefactor/recommender.hpp"
 #include "cinefactor/server.hpp"
 #include "core/atomic_file.hpp"
+#include "core/rating_grid.hpp"
+#include "core/text.hpp"
 #include "server/catalog_index.hpp"
 #include "server_fixtures.hpp"
 
@@ -350,6 +352,48 @@ TEST_F(RecommendServerTest, SimilarRejectsBadParameters) {
   }
 }
 
+// One rule and one message each, whichever way a request comes in: the half-star grid (the CLI's --rate
+// too, tests/test_cli_engine.cpp), unknown movie ids (checked once, by the recommender), year ranges.
+TEST_F(RecommendServerTest, ApiAndFormShareOneMessagePerRule) {
+  auto message = [&](const std::string& path, const std::string& body, const char* type) {
+    auto res = body.empty() ? cli->Get(path) : cli->Post(path, body, type);
+    EXPECT_TRUE(res) << path;
+    if (!res) return std::string();
+    EXPECT_EQ(res->status, 400) << path << ": " << res->body;
+    return type == std::string(kForm) ? res->body
+                                      : json::parse(res->body)["error"]["message"].get<std::string>();
+  };
+  const auto id = std::to_string(test::most_rated(svd(), 1)[0]);
+  EXPECT_EQ(
+      message("/api/v1/recommendations", R"({"ratings":[{"movie_id":)" + id + R"(,"rating":4.25}]})", kJson),
+      rating_grid_error("ratings[0].rating", kHalfStars, "4.25"));
+  EXPECT_EQ(
+      message("/api/v1/recommendations",
+              R"({"ratings":[{"movie_id":999999991,"rating":4},{"movie_id":999999992,"rating":3}]})", kJson),
+      "unknown movie ids 999999991, 999999992 (not in the svd model)");
+  EXPECT_EQ(
+      message("/api/v1/recommendations",
+              R"({"ratings":[{"movie_id":)" + id + R"(,"rating":4},{"movie_id":)" + id + R"(,"rating":3}]})",
+              kJson),
+      "movie id rated more than once: " + id);
+  EXPECT_NE(message("/recommendations", "r999999999=4", kForm)
+                .find("unknown movie id 999999999 (not in the svd model)"),
+            std::string::npos);
+  EXPECT_NE(message("/recommendations", "r" + id + "=4.25", kForm)
+                .find(text::html_escape(
+                    rating_grid_error("form field 'r" + id + "'", RatingGrid{0.0f, 5.0f, 0.5f}, "\"4.25\""))),
+            std::string::npos);
+  EXPECT_EQ(message("/api/v1/movies/" + id + "/similar?years=2000-1990", "", kJson),
+            "query parameter 'years': the range 2000-1990 is empty (from > to)");
+  EXPECT_EQ(message("/api/v1/recommendations",
+                    R"({"ratings":[{"movie_id":)" + id + R"(,"rating":4}],"years":{"from":2000,"to":1990}})",
+                    kJson),
+            "years: the range 2000-1990 is empty (from > to)");
+  EXPECT_EQ(
+      message("/api/v1/movies/" + id + "/similar?years=soon", "", kJson),
+      "query parameter 'years': expected old, new, any or a range FROM-TO like 1980-1999, got \"soon\"");
+}
+
 // --- the results page ------------------------------------------------------------------------------------
 
 std::vector<std::int64_t> result_ids(const std::string& html) {
@@ -480,7 +524,7 @@ TEST_F(RecommendServerTest, ResultsPageRejectsBadFormsAsPages) {
       {"r" + id + "=4.25", kForm, 400, "steps of 0.5"},
       {"r" + id + "=6", kForm, 400, "form field &#39;r" + id + "&#39;"},
       {"r" + id + "=abc", kForm, 400, "expected a rating"},
-      {"r999999999=4", kForm, 400, "no movie with id 999999999"},
+      {"r999999999=4", kForm, 400, "unknown movie id 999999999"},
       {"r" + id + "=4&years=recent", kForm, 400, "form field &#39;years&#39;"},
       {"r" + id + "=4&algorithm=bogus", kForm, 400, "no model named"},
       {"r" + id + "=4&shown=1,x", kForm, 400, "shown"},

@@ -132,6 +132,12 @@ Movie movie(std::int64_t id, std::optional<std::int64_t> tmdb,
   return m;
 }
 
+// One movie's media (the server always asks for several at once, under one deadline).
+MovieMedia media_of(TmdbClient& client, const Movie& m) {
+  const Movie* one[] = {&m};
+  return client.media(one).front();
+}
+
 class TmdbTest : public ::testing::Test {
  protected:
   TmdbOptions options() {
@@ -152,7 +158,7 @@ TEST_F(TmdbTest, SuccessPicksThePosterAndTheOfficialYoutubeTrailer) {
   TmdbClient client(options());
   ASSERT_TRUE(client.enabled());
   const auto m = movie(1, 862, 114709);
-  const auto media = client.media(m);
+  const auto media = media_of(client, m);
   EXPECT_TRUE(media.poster_from_tmdb);
   EXPECT_EQ(media.poster_url, "https://image.tmdb.org/t/p/w342/poster862.jpg");
   EXPECT_TRUE(media.trailer_from_tmdb);
@@ -173,7 +179,7 @@ TEST_F(TmdbTest, BearerTokenGoesInTheHeader) {
   o.api_key.clear();
   o.bearer_token = "v4token";
   TmdbClient client(o);
-  client.media(movie(5, 5));
+  media_of(client, movie(5, 5));
   EXPECT_EQ(fake.last_authorization(), "Bearer v4token");
   EXPECT_EQ(fake.last_api_key(), "");
 }
@@ -181,11 +187,11 @@ TEST_F(TmdbTest, BearerTokenGoesInTheHeader) {
 TEST_F(TmdbTest, NotFoundGivesPlaceholdersAndIsCachedNegatively) {
   TmdbClient client(options());
   const auto m = movie(7, 404000);
-  auto media = client.media(m);
+  auto media = media_of(client, m);
   EXPECT_FALSE(media.poster_from_tmdb);
   EXPECT_EQ(media.poster_url, "/poster/7.svg");
   EXPECT_EQ(media.trailer_url, "https://www.youtube.com/results?search_query=Movie+7+1999+trailer");
-  media = client.media(m);
+  media = media_of(client, m);
   EXPECT_EQ(fake.count("/3/movie/404000"), 1);
   EXPECT_EQ(client.stats().failures, 0);
 }
@@ -198,14 +204,14 @@ TEST_F(TmdbTest, SlowAnswerServesThePlaceholderNowAndFillsTheCacheLater) {
   TmdbClient client(o);
   const auto m = movie(3, 42);
   const auto start = Clock::now();
-  const auto first = client.media(m);
+  const auto first = media_of(client, m);
   const auto waited = Clock::now() - start;
   EXPECT_LT(waited, 1000ms) << "the caller must not wait for a slow TMDB";
   EXPECT_FALSE(first.poster_from_tmdb);
   EXPECT_EQ(first.poster_url, "/poster/3.svg");
   EXPECT_EQ(client.stats().timeouts, 1);
   client.wait_idle();
-  const auto second = client.media(m);
+  const auto second = media_of(client, m);
   EXPECT_TRUE(second.poster_from_tmdb);
   EXPECT_EQ(second.poster_url, "https://image.tmdb.org/t/p/w342/poster42.jpg");
   EXPECT_EQ(fake.count("/3/movie/42"), 1);
@@ -214,25 +220,25 @@ TEST_F(TmdbTest, SlowAnswerServesThePlaceholderNowAndFillsTheCacheLater) {
 TEST_F(TmdbTest, MalformedJsonIsAFailureNotACrash) {
   fake.behaviour[9] = "malformed";
   TmdbClient client(options());
-  const auto media = client.media(movie(9, 9));
+  const auto media = media_of(client, movie(9, 9));
   EXPECT_FALSE(media.poster_from_tmdb);
   EXPECT_EQ(media.poster_url, "/poster/9.svg");
   EXPECT_EQ(client.stats().failures, 1);
-  client.media(movie(9, 9));  // cached with the short error TTL: no second request yet
+  media_of(client, movie(9, 9));  // cached with the short error TTL: no second request yet
   EXPECT_EQ(fake.count("/3/movie/9"), 1);
 }
 
 TEST_F(TmdbTest, ImdbIdIsResolvedThroughFind) {
   fake.behaviour[862] = "ok";
   TmdbClient client(options());
-  const auto media = client.media(movie(1, std::nullopt, 114709));
+  const auto media = media_of(client, movie(1, std::nullopt, 114709));
   EXPECT_EQ(fake.count("/3/find/tt0114709"), 1);
   EXPECT_EQ(fake.count("/3/movie/862"), 1);
   EXPECT_TRUE(media.poster_from_tmdb);
   EXPECT_EQ(media.tmdb_url, "https://www.themoviedb.org/movie/862");
   EXPECT_TRUE(std::filesystem::exists(tmp.path() / "cache" / "imdb-114709.json"));
   // An imdb id TMDB does not know: one find request, no movie request.
-  const auto unknown = client.media(movie(2, std::nullopt, 1234567));
+  const auto unknown = media_of(client, movie(2, std::nullopt, 1234567));
   EXPECT_EQ(fake.count("/3/find/tt1234567"), 1);
   EXPECT_FALSE(unknown.poster_from_tmdb);
   EXPECT_EQ(unknown.imdb_url, "https://www.imdb.com/title/tt1234567/");
@@ -248,7 +254,7 @@ TEST_F(TmdbTest, CacheHitsSendNoRequestAcrossClientsAndConcurrentCallers) {
     std::atomic<int> from_tmdb{0};
     for (int t = 0; t < 16; ++t) {
       threads.emplace_back([&] {
-        if (client.media(m).poster_from_tmdb) from_tmdb.fetch_add(1);
+        if (media_of(client, m).poster_from_tmdb) from_tmdb.fetch_add(1);
       });
     }
     for (auto& t : threads) t.join();
@@ -256,7 +262,7 @@ TEST_F(TmdbTest, CacheHitsSendNoRequestAcrossClientsAndConcurrentCallers) {
     EXPECT_EQ(fake.count("/3/movie/77"), 1) << "concurrent look-ups of one movie share one request";
   }
   TmdbClient fresh(options());  // a new process reads the disk cache
-  EXPECT_TRUE(fresh.media(movie(77, 77)).poster_from_tmdb);
+  EXPECT_TRUE(media_of(fresh, movie(77, 77)).poster_from_tmdb);
   EXPECT_EQ(fake.count("/3/movie/77"), 1);
   EXPECT_GE(fresh.stats().cache_hits, 1);
 }
@@ -287,11 +293,11 @@ TEST_F(TmdbTest, ExpiredEntriesAreFetchedAgain) {
   o.ttl = 400ms;
   TmdbClient client(o);
   const auto m = movie(11, 11);
-  client.media(m);
-  client.media(m);
+  media_of(client, m);
+  media_of(client, m);
   EXPECT_EQ(fake.count("/3/movie/11"), 1);
   std::this_thread::sleep_for(500ms);
-  EXPECT_TRUE(client.media(m).poster_from_tmdb);
+  EXPECT_TRUE(media_of(client, m).poster_from_tmdb);
   EXPECT_EQ(fake.count("/3/movie/11"), 2);
 }
 
@@ -299,7 +305,7 @@ TEST_F(TmdbTest, CorruptCacheFileIsIgnored) {
   fake.behaviour[12] = "ok";
   test::write_text(tmp.path() / "cache" / "tmdb-12.json", "{not json");
   TmdbClient client(options());
-  EXPECT_TRUE(client.media(movie(12, 12)).poster_from_tmdb);
+  EXPECT_TRUE(media_of(client, movie(12, 12)).poster_from_tmdb);
   EXPECT_EQ(fake.count("/3/movie/12"), 1);
 }
 
@@ -310,7 +316,7 @@ TEST_F(TmdbTest, NoCredentialsNoRequests) {
   o.bearer_token.clear();
   TmdbClient client(o);
   EXPECT_FALSE(client.enabled());
-  const auto media = client.media(movie(1, 862, 114709));
+  const auto media = media_of(client, movie(1, 862, 114709));
   EXPECT_EQ(media.poster_url, "/poster/1.svg");
   EXPECT_EQ(media.tmdb_url, "https://www.themoviedb.org/movie/862");
   EXPECT_EQ(fake.total(), 0);
@@ -325,7 +331,7 @@ TEST(TmdbOffline, UnreachableServerFallsBackToPlaceholders) {
   o.cache_dir = tmp.path();
   o.wait = 1000ms;
   TmdbClient client(o);
-  const auto media = client.media(movie(5, 5));
+  const auto media = media_of(client, movie(5, 5));
   EXPECT_EQ(media.poster_url, "/poster/5.svg");
   EXPECT_EQ(client.stats().failures, 1);
 }

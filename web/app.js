@@ -42,6 +42,79 @@
     return img;
   }
 
+  function ratingLabel(value) {
+    var v = parseFloat(value);
+    return v > 0 ? v + ' \u2605' : 'haven\u2019t seen it';
+  }
+
+  // A card's rating slider r{id} with its live label.
+  function slider(id, value) {
+    var rating = el('div', 'rating');
+    var label = el('label', null, 'Your rating');
+    label.htmlFor = 'r-' + id;
+    var out = el('output', null, ratingLabel(value));
+    out.id = 'o-' + id;
+    out.htmlFor = 'r-' + id;
+    var input = document.createElement('input');
+    input.type = 'range';
+    input.id = 'r-' + id;
+    input.name = 'r' + id;
+    input.min = '0';
+    input.max = '5';
+    input.step = '0.5';
+    input.value = String(value);
+    input.setAttribute('aria-valuetext', ratingLabel(value));
+    rating.appendChild(label);
+    rating.appendChild(document.createTextNode(' '));
+    rating.appendChild(out);
+    rating.appendChild(input);
+    return rating;
+  }
+
+  // A ranked result's score line and "because you liked" (result: rank, score, label, because titles).
+  function resultLines(body, result) {
+    var score = el('p', 'score');
+    score.appendChild(el('span', 'score-value', result.score));
+    score.appendChild(document.createTextNode(' '));
+    score.appendChild(el('span', 'score-label', result.label));
+    body.appendChild(score);
+    if (result.because.length) {
+      var because = el('p', 'because', 'Because you liked ');
+      result.because.forEach(function (title, i) {
+        if (i) because.appendChild(document.createTextNode(i + 1 === result.because.length ? ' and ' : ', '));
+        because.appendChild(el('cite', null, title));
+      });
+      body.appendChild(because);
+    }
+  }
+
+  // The one movie card: the same markup as the server's render_movie_card() (src/server/cards.cpp), built
+  // with DOM calls (no HTML strings). options.slider: a rating slider at that value (the rating page);
+  // options.result: a ranked result {rank, score, label, because} (the results).
+  function movieCard(movie, options) {
+    var id = String(movie.id);
+    var card = el('article', options.result ? 'card result' : 'card');
+    card.setAttribute('data-movie-id', id);
+    card.appendChild(poster(movie));
+    var body = el('div', 'card-body');
+    var title = el('h3', 'title');
+    if (options.result) {
+      title.appendChild(el('span', 'rank', options.result.rank + '.'));
+      title.appendChild(document.createTextNode(' '));
+    }
+    title.appendChild(document.createTextNode(movie.title));
+    body.appendChild(title);
+    var meta = el('p', 'meta');
+    if (movie.year) meta.appendChild(el('span', 'year', String(movie.year)));
+    if (movie.genres && movie.genres.length) meta.appendChild(el('span', 'genres', movie.genres.join(', ')));
+    body.appendChild(meta);
+    if (options.slider !== undefined) body.appendChild(slider(id, options.slider));
+    if (options.result) resultLines(body, options.result);
+    body.appendChild(movieLinks(movie.links));
+    card.appendChild(body);
+    return card;
+  }
+
   (function () {
     var form = document.getElementById('rate-form');
     if (!form || !window.fetch) return;
@@ -56,11 +129,6 @@
     var searchButton = document.getElementById('search-button');
     var pageSize = cards ? Math.max(1, cards.children.length) : 15;
 
-    function ratingLabel(value) {
-      var v = parseFloat(value);
-      return v > 0 ? v + ' \u2605' : 'haven\u2019t seen it';
-    }
-
     // Live value of every slider, including cards added later (event delegation).
     form.addEventListener('input', function (event) {
       var t = event.target;
@@ -70,43 +138,6 @@
       var out = document.getElementById('o-' + t.id.slice(2));
       if (out) out.textContent = label;
     });
-
-    // The same markup as the server's render_movie_card(), built with DOM calls (no HTML strings).
-    function movieCard(movie, value) {
-      var id = String(movie.id);
-      var card = el('article', 'card');
-      card.setAttribute('data-movie-id', id);
-      card.appendChild(poster(movie));
-      var body = el('div', 'card-body');
-      body.appendChild(el('h3', 'title', movie.title));
-      var meta = el('p', 'meta');
-      if (movie.year) meta.appendChild(el('span', 'year', String(movie.year)));
-      if (movie.genres && movie.genres.length) meta.appendChild(el('span', 'genres', movie.genres.join(', ')));
-      body.appendChild(meta);
-      var rating = el('div', 'rating');
-      var label = el('label', null, 'Your rating');
-      label.htmlFor = 'r-' + id;
-      var out = el('output', null, ratingLabel(value || 0));
-      out.id = 'o-' + id;
-      out.htmlFor = 'r-' + id;
-      var input = document.createElement('input');
-      input.type = 'range';
-      input.id = 'r-' + id;
-      input.name = 'r' + id;
-      input.min = '0';
-      input.max = '5';
-      input.step = '0.5';
-      input.value = String(value || 0);
-      input.setAttribute('aria-valuetext', ratingLabel(value || 0));
-      rating.appendChild(label);
-      rating.appendChild(document.createTextNode(' '));
-      rating.appendChild(out);
-      rating.appendChild(input);
-      body.appendChild(rating);
-      body.appendChild(movieLinks(movie.links));
-      card.appendChild(body);
-      return card;
-    }
 
     function cardValue(card) {
       var input = card.querySelector('input[type=range]');
@@ -150,7 +181,7 @@
           Array.prototype.slice.call(cards.children).forEach(keepIfRated);
           var ids = [];
           body.movies.forEach(function (m) {
-            cards.appendChild(movieCard(m, 0));
+            cards.appendChild(movieCard(m, { slider: 0 }));
             ids.push(m.id);
           });
           if (shownField) shownField.value = ids.join(',');
@@ -179,7 +210,7 @@
         var added = 0;
         body.movies.forEach(function (m) {
           if (present[String(m.id)]) return;
-          results.appendChild(movieCard(m, 0));
+          results.appendChild(movieCard(m, { slider: 0 }));
           added++;
         });
         if (!added) results.appendChild(el('p', 'empty', 'No other movie matches \u201c' + q + '\u201d.'));
@@ -277,37 +308,14 @@
       show([h, el('p', null, text), actions()]);
     }
 
-    // The same markup as the server's results page (result_card in src/server/recommend_handlers.cpp).
-    function resultCard(rec, index, predicts) {
-      var movie = rec.movie;
-      var card = el('article', 'card result');
-      card.setAttribute('data-movie-id', String(movie.id));
-      card.appendChild(poster(movie));
-      var body = el('div', 'card-body');
-      var title = el('h3', 'title');
-      title.appendChild(el('span', 'rank', (index + 1) + '.'));
-      title.appendChild(document.createTextNode(' ' + movie.title));
-      body.appendChild(title);
-      var meta = el('p', 'meta');
-      if (movie.year) meta.appendChild(el('span', 'year', String(movie.year)));
-      if (movie.genres && movie.genres.length) meta.appendChild(el('span', 'genres', movie.genres.join(', ')));
-      body.appendChild(meta);
-      var score = el('p', 'score');
-      score.appendChild(el('span', 'score-value', predicts ? rec.predicted_rating.toFixed(1) + ' \u2605' : rec.score.toFixed(3)));
-      score.appendChild(document.createTextNode(' '));
-      score.appendChild(el('span', 'score-label', predicts ? 'predicted for you' : 'match score'));
-      body.appendChild(score);
-      if (rec.because && rec.because.length) {
-        var because = el('p', 'because', 'Because you liked ');
-        rec.because.forEach(function (b, i) {
-          if (i) because.appendChild(document.createTextNode(i + 1 === rec.because.length ? ' and ' : ', '));
-          because.appendChild(el('cite', null, b.title));
-        });
-        body.appendChild(because);
-      }
-      body.appendChild(movieLinks(movie.links));
-      card.appendChild(body);
-      return card;
+    // The result part of a recommendation's card, as the server's card_result() makes it.
+    function cardResult(rec, rank, predicts) {
+      return {
+        rank: rank,
+        score: predicts ? rec.predicted_rating.toFixed(1) + ' \u2605' : rec.score.toFixed(3),
+        label: predicts ? 'predicted for you' : 'match score',
+        because: (rec.because || []).map(function (b) { return b.title; })
+      };
     }
 
     function render(answer, ratings, years) {
@@ -326,7 +334,7 @@
       var grid = el('div', 'grid results-grid');
       grid.id = 'results-list';
       var predicts = recs[0].predicted_rating !== undefined;
-      recs.forEach(function (r, i) { grid.appendChild(resultCard(r, i, predicts)); });
+      recs.forEach(function (r, i) { grid.appendChild(movieCard(r.movie, { result: cardResult(r, i + 1, predicts) })); });
       show([h, summary, grid, actions()]);
     }
 

@@ -42,7 +42,6 @@ class ModelRegistry {
   std::optional<LoadedModel> find(std::string_view name) const;
   // The first model added: its catalog serves the movie pages and the movie API.
   std::optional<LoadedModel> primary() const;
-  bool empty() const;
 
  private:
   mutable std::mutex mutex_;

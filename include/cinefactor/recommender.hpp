@@ -34,9 +34,9 @@ enum class YearFilter {
   newer,  // year >= boundary_year ("new")
   range,  // year_from <= year <= year_to
 };
-// "any", "old", "new" (a range has no name: set year_from/year_to).
+// "any", "old", "new" (a range is not chosen by name: parse_years() or set_year_range()).
 std::optional<YearFilter> parse_year_filter(std::string_view name) noexcept;
-std::string_view year_filter_name(YearFilter filter) noexcept;
+std::string_view year_filter_name(YearFilter filter) noexcept;  // "range" for a range
 
 // Default popularity floor: movies with fewer ratings than this in the training data are not
 // recommended (too little evidence for their factors). Chosen by measurement (README, "How good are
@@ -56,10 +56,29 @@ struct Filters {
   std::int32_t min_ratings = kDefaultMinRatings;  // rating count in the training data
 };
 
+// The latest year a range may name; an open end of a range is 0 or this.
+inline constexpr std::int32_t kMaxYear = 9999;
+
+// The one grammar for release years a person types (the CLI's --years, the web API's `years` query
+// parameter): "any", "old", "new", or an inclusive range FROM-TO with either end left out ("1980-1999",
+// "-1979", "2005-"), years 0 to kMaxYear. Sets filters.years (and year_from / year_to for a range).
+// Throws InvalidArgument: 'expected old, new, any or a range FROM-TO like 1980-1999, got "..."', or the
+// message of set_year_range(); callers name their field or flag in front of it.
+void parse_years(std::string_view text, Filters& filters);
+
+// A range filter from `from` to `to` (inclusive; a missing end is open: 0 / kMaxYear). Throws
+// InvalidArgument "the range FROM-TO is empty (from > to)" (recommend() checks ranges the same way).
+void set_year_range(Filters& filters, std::optional<std::int32_t> from, std::optional<std::int32_t> to);
+
+// Results name their movie three ways: its index in the model, its MovieLens id and its catalog entry
+// (title, year, genres, rating count; null when the model has no catalog). The entry lives in the
+// Recommender's model, so it stays valid as long as the Recommender does.
+
 // How much one rated movie contributed to a recommendation.
 struct Contribution {
   std::int32_t movie_index = 0;
   std::int64_t movie_id = 0;
+  const CatalogMovie* movie = nullptr;
   float rating = 0.0f;        // the visitor's rating of it
   float contribution = 0.0f;  // SVD: exact additive term of the score; NMF: attribution weight
   float share = 0.0f;         // contribution / sum of |contribution| over all rated movies
@@ -68,6 +87,7 @@ struct Contribution {
 struct Recommendation {
   std::int32_t movie_index = 0;
   std::int64_t movie_id = 0;
+  const CatalogMovie* movie = nullptr;
   float score = 0.0f;  // predicted rating when the model predicts ratings, else the model's raw score
   std::int32_t rating_count = 0;
   std::vector<Contribution> because;  // the rated movies that contributed most, largest first
@@ -76,6 +96,7 @@ struct Recommendation {
 struct SimilarMovie {
   std::int32_t movie_index = 0;
   std::int64_t movie_id = 0;
+  const CatalogMovie* movie = nullptr;
   float similarity = 0.0f;  // cosine in factor space, in [-1, 1]
   std::int32_t rating_count = 0;
 };
@@ -113,11 +134,10 @@ class Recommender {
   Recommender(const Recommender&) = delete;
   Recommender& operator=(const Recommender&) = delete;
 
-  const Model& model() const noexcept { return *model_; }
-  const RecommenderOptions& options() const noexcept { return options_; }
-
   // The visitor's factor vector (+ bias) from their ratings. Throws InvalidArgument for unknown movie
-  // ids (naming all of them), repeated ids, and ratings that are NaN or outside the scale.
+  // ids (naming all of them), repeated ids, and ratings that are NaN or outside the scale: one message
+  // naming every bad entry. This is the one check of a visitor's movie ids (the server and the CLI
+  // leave it to the recommender).
   FoldIn fold_in(std::span<const VisitorRating> ratings) const;
 
   // Fold-in, score every movie, filter, top-N with explanations. Best first; ties broken by more
@@ -135,15 +155,16 @@ class Recommender {
   std::vector<Contribution> contributions(std::span<const VisitorRating> ratings,
                                           std::int64_t movie_id) const;
 
-  // The genre names the catalog knows, sorted.
-  std::vector<std::string> genres() const;
-
  private:
   struct FilterMask;
   FilterMask compile_filters(const Filters& filters) const;
   bool passes(const FilterMask& mask, std::int32_t movie) const noexcept;
   // Movie indices of the ratings (same order); throws InvalidArgument naming every bad entry.
   std::vector<std::int32_t> resolve(std::span<const VisitorRating> ratings) const;
+  // The index of one movie id; InvalidArgument with the unknown-id message otherwise.
+  std::int32_t index_of(std::int64_t movie_id) const;
+  // The catalog entry of a movie index (null when the model has no catalog).
+  const CatalogMovie* entry(std::int32_t movie) const noexcept;
   FoldIn fold_in_resolved(std::span<const VisitorRating> ratings, std::span<const std::int32_t> rated) const;
   // Movies are scored in popularity order (most rated first), so the movies that clear a popularity
   // floor are a prefix: one matrix-vector product over the first `floor_prefix(min_ratings)` rows of

@@ -68,7 +68,6 @@ class Server {
   bool running() const;
   int port() const;         // the bound port (after start())
   std::string url() const;  // "http://host:port"
-  ModelRegistry& models();
 
   // Every route the server registers.
   static std::vector<RouteInfo> routes();

@@ -1,3 +1,4 @@
+// Title search over a model's catalog and the resolution of a movie a person names (id or title).
 #include "cinefactor/catalog_search.hpp"
 
 #include <fmt/format.h>
@@ -7,6 +8,7 @@
 
 #include "cinefactor/error.hpp"
 #include "core/text.hpp"
+#include "recommend/messages.hpp"
 
 namespace cinefactor {
 namespace {
@@ -83,7 +85,8 @@ std::int32_t resolve_movie(const Model& model, std::string_view reference) {
   const auto [end, ec] = std::from_chars(ref.data(), ref.data() + ref.size(), id);
   if (ec == std::errc() && end == ref.data() + ref.size() && !ref.empty()) {
     if (auto j = model.movie_index(id)) return *j;
-    throw InvalidArgument(fmt::format("unknown movie id {} (not in the model's catalog)", id));
+    const std::int64_t one[] = {id};
+    throw InvalidArgument(unknown_movies_message(one, algorithm_name(model.algorithm)));
   }
   if (model.catalog.empty()) throw InvalidArgument("the model has no catalog to look titles up in");
   const auto hits = search_titles(model, ref, model.catalog.size());

@@ -21,15 +21,6 @@ constexpr std::int64_t kMaxSearchLimit = 100;  // search results
 constexpr std::int64_t kDefaultSearchLimit = 20;
 constexpr std::size_t kMaxQueryBytes = 200;
 constexpr std::size_t kMaxExcluded = 1000;
-constexpr double kRatingStep = 0.5;
-constexpr double kMaxRating = 5.0;
-
-std::string echo_value(std::string_view s) {
-  constexpr std::size_t kShown = 40;  // long junk is cut in messages
-  std::string v(s.substr(0, kShown));
-  if (s.size() > kShown) v += "...";
-  return "\"" + v + "\"";
-}
 
 template <typename T>
 std::optional<T> parse_integer(std::string_view text) {
@@ -40,14 +31,16 @@ std::optional<T> parse_integer(std::string_view text) {
   return value;
 }
 
-double round_to(double v, int decimals) {
-  const double scale = std::pow(10.0, decimals);
-  return std::round(v * scale) / scale;
-}
-
 }  // namespace
 
 // --- parameters --------------------------------------------------------------------------------------
+
+std::string echo_value(std::string_view s) {
+  constexpr std::size_t kShown = 40;  // long junk is cut in messages
+  std::string v(s.substr(0, kShown));
+  if (s.size() > kShown) v += "...";
+  return "\"" + v + "\"";
+}
 
 std::optional<std::string> param(const httplib::Request& req, const std::string& name) {
   if (!req.has_param(name)) return std::nullopt;
@@ -86,6 +79,12 @@ std::int64_t parse_movie_id(std::string_view text, std::string_view what) {
   return *v;
 }
 
+const CatalogMovie& movie_or_404(const LoadedModel& model, std::int64_t id) {
+  const auto* movie = model.catalog->find(id);
+  if (!movie) throw HttpError(404, fmt::format("no movie with id {}", id));
+  return *movie;
+}
+
 std::vector<std::int64_t> id_list_param(const httplib::Request& req, const std::string& name,
                                         std::size_t max_count) {
   std::vector<std::int64_t> ids;
@@ -106,18 +105,6 @@ std::vector<std::int64_t> id_list_param(const httplib::Request& req, const std::
   return ids;
 }
 
-float parse_rating(std::string_view raw, std::string_view what) {
-  const auto t = std::string(text::trim(raw));
-  char* end = nullptr;
-  const double v = t.empty() ? NAN : std::strtod(t.c_str(), &end);
-  const bool ok = !t.empty() && end == t.c_str() + t.size() && std::isfinite(v) && v >= 0.0 &&
-                  v <= kMaxRating && std::abs(v / kRatingStep - std::round(v / kRatingStep)) < 1e-9;
-  if (!ok)
-    throw HttpError(
-        400, fmt::format("{}: expected a rating from 0 to 5 in steps of 0.5, got {}", what, echo_value(raw)));
-  return static_cast<float>(v);
-}
-
 // --- responses ---------------------------------------------------------------------------------------
 
 void send_json(httplib::Response& res, const json& body, int status) {
@@ -130,6 +117,11 @@ void send_html(httplib::Response& res, const std::string& html, int status) {
   res.status = status;
   res.set_content(html, "text/html; charset=utf-8");
   res.set_header("Cache-Control", "no-store");
+}
+
+double round_to(double v, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(v * scale) / scale;
 }
 
 json error_json(int status, std::string_view message) {
@@ -229,11 +221,9 @@ void handle_movies_search(Context& ctx, const httplib::Request& req, httplib::Re
 
 void handle_movie(Context& ctx, const httplib::Request& req, httplib::Response& res) {
   const auto id = parse_movie_id(req.matches[1].str(), "path segment {id}");
-  const auto model = ctx.primary();
-  const auto* movie = model.catalog->find(id);
-  if (!movie) throw HttpError(404, fmt::format("no movie with id {}", id));
-  const CatalogMovie* one[] = {movie};
-  send_json(res, movie_json(*movie, media_for(ctx, one).front()));
+  const auto& movie = movie_or_404(ctx.primary(), id);
+  const CatalogMovie* one[] = {&movie};
+  send_json(res, movie_json(movie, media_for(ctx, one).front()));
 }
 
 void handle_healthz(Context& ctx, const httplib::Request&, httplib::Response& res) {

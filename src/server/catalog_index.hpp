@@ -20,10 +20,7 @@ class CatalogIndex {
   // when the model has no catalog.
   explicit CatalogIndex(const Model& model);
 
-  std::size_t size() const noexcept { return catalog_->size(); }
   const CatalogMovie* find(std::int64_t movie_id) const;
-  // Catalog positions, most-rated first (ties: smaller id first).
-  std::span<const std::int32_t> by_popularity() const noexcept { return by_popularity_; }
 
   // `size` movies drawn uniformly without replacement from the `pool` most-rated ones that are not
   // in `exclude` (the pool is filled past excluded movies; both shrink to what the catalog has).
@@ -36,7 +33,7 @@ class CatalogIndex {
  private:
   const Model* model_;
   const std::vector<CatalogMovie>* catalog_;
-  std::vector<std::int32_t> by_popularity_;
+  std::vector<std::int32_t> by_popularity_;  // catalog positions, most-rated first (ties: smaller id first)
 };
 
 }  // namespace cinefactor

@@ -145,10 +145,6 @@ std::optional<LoadedModel> ModelRegistry::primary() const {
   return snap->front();
 }
 
-bool ModelRegistry::empty() const {
-  return snapshot()->empty();
-}
-
 // --- Context -------------------------------------------------------------------------------------------
 
 namespace server {
@@ -348,9 +344,6 @@ int Server::port() const {
 }
 std::string Server::url() const {
   return "http://" + impl_->ctx.options.host + ":" + std::to_string(impl_->port);
-}
-ModelRegistry& Server::models() {
-  return *impl_->ctx.models;
 }
 std::vector<RouteInfo> Server::routes() {
   std::vector<RouteInfo> out;

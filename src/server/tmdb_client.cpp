@@ -395,9 +395,6 @@ TmdbClient::~TmdbClient() {
 bool TmdbClient::enabled() const noexcept {
   return state_->options.has_credentials();
 }
-const TmdbOptions& TmdbClient::options() const noexcept {
-  return state_->options;
-}
 
 void TmdbClient::wait_idle() {
   std::unique_lock lock(state_->mutex);
@@ -407,11 +404,6 @@ void TmdbClient::wait_idle() {
 TmdbStats TmdbClient::stats() const {
   return {state_->http_requests.load(), state_->cache_hits.load(), state_->timeouts.load(),
           state_->failures.load()};
-}
-
-MovieMedia TmdbClient::media(const Movie& movie) {
-  const Movie* one[] = {&movie};
-  return media(std::span<const Movie* const>(one), std::nullopt).front();
 }
 
 std::vector<MovieMedia> TmdbClient::media(std::span<const Movie* const> movies,

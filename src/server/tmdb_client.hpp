@@ -51,12 +51,9 @@ class TmdbClient {
   TmdbClient& operator=(const TmdbClient&) = delete;
 
   bool enabled() const noexcept;
-  const TmdbOptions& options() const noexcept;
 
-  // The media of one movie, waiting at most options().wait for TMDB.
-  MovieMedia media(const Movie& movie);
   // The media of several movies, looked up concurrently under one shared deadline of `wait`
-  // (options().wait when nullopt; zero = answer from the cache only, start lookups for the rest).
+  // (the options' wait when nullopt; zero = answer from the cache only, start lookups for the rest).
   std::vector<MovieMedia> media(std::span<const Movie* const> movies,
                                 std::optional<std::chrono::milliseconds> wait = std::nullopt);
 

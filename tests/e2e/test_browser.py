@@ -6,7 +6,8 @@ Generates the synthetic `small` dataset and trains an SVD model with the `cinefa
 keyboard (arrow keys on the sliders), chooses recent films, asks for recommendations and checks that
 five movies appear, all from 2000 on and none of the rated ones. Once with JavaScript (results in
 place, no reload) and once with JavaScript disabled (the server-rendered results page, then back to
-the ratings, which must still be there). Screenshots go to $CINEFACTOR_ARTIFACTS or the given dir.
+the ratings, which must still be there). The cards the script builds (new draws, results) must have the
+same element tree as the server's. Screenshots go to $CINEFACTOR_ARTIFACTS or the given dir.
 
     /usr/bin/python3 tests/e2e/test_browser.py BUILD/cinefactor [ARTIFACT_DIR]
 
@@ -136,6 +137,35 @@ def check_results(driver, rated, where):
     return [int(c.get_attribute("data-movie-id")) for c in cards]
 
 
+# The element tree of a card as "tag.class(children)", repeated siblings once (a card's links and
+# "because" titles vary in number): the server's render_movie_card() and web/app.js's movieCard() must
+# build the same tree.
+OUTLINE_JS = """
+function outline(e) {
+  var kids = [];
+  Array.prototype.forEach.call(e.children, function (c) {
+    var o = outline(c);
+    if (kids[kids.length - 1] !== o) kids.push(o);
+  });
+  var cls = e.className ? '.' + e.className.split(/\\s+/).sort().join('.') : '';
+  return e.tagName.toLowerCase() + cls + (kids.length ? '(' + kids.join(' ') + ')' : '');
+}
+return outline(arguments[0]);
+"""
+
+
+def outline(driver, card):
+    return driver.execute_script(OUTLINE_JS, card)
+
+
+def explained_result_outline(driver):
+    """The outline of the first result card that names the rated movies it comes from (None if none)."""
+    for card in driver.find_elements(By.CSS_SELECTOR, ".results .card.result"):
+        if card.find_elements(By.CSS_SELECTOR, ".because cite"):
+            return outline(driver, card)
+    return None
+
+
 def shot(driver, artifacts, name):
     path = os.path.join(artifacts, name)
     driver.save_screenshot(path)
@@ -148,6 +178,7 @@ def with_javascript(chromium, url, artifacts):
         driver.get(url + "/")
         WebDriverWait(driver, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#cards .card")))
         shot(driver, artifacts, "home.png")
+        server_card = outline(driver, driver.find_element(By.CSS_SELECTOR, "#cards .card"))
         rated = rate_with_keyboard(driver)
         first = next(iter(rated))
         label = driver.find_element(By.ID, f"o-{first}").text
@@ -160,6 +191,7 @@ def with_javascript(chromium, url, artifacts):
             lambda d: len(d.find_elements(By.CSS_SELECTOR, "#results .card.result")) == 5)
         assert driver.current_url.rstrip("/") == url, f"the page navigated to {driver.current_url}"
         ids = check_results(driver, rated, "with JavaScript")
+        js_result = explained_result_outline(driver)
         # Nothing was reloaded: the sliders keep their values.
         for movie_id, stars in rated.items():
             value = float(driver.find_element(By.NAME, f"r{movie_id}").get_attribute("value"))
@@ -170,7 +202,19 @@ def with_javascript(chromium, url, artifacts):
         driver.set_window_size(390, 1400)
         driver.execute_script("document.getElementById('results').scrollIntoView({block: 'start'});")
         shot(driver, artifacts, "results-js-phone.png")
+        # "Show me others" builds the new cards in the page: the same tree as the server's.
+        driver.set_window_size(1280, 1600)
+        before = {c.get_attribute("data-movie-id") for c in driver.find_elements(By.CSS_SELECTOR, "#cards .card")}
+        shuffle = driver.find_element(By.ID, "shuffle")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", shuffle)
+        shuffle.send_keys(Keys.ENTER)
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cards .card") and all(
+            c.get_attribute("data-movie-id") not in before for c in d.find_elements(By.CSS_SELECTOR, "#cards .card")))
+        assert driver.current_url.rstrip("/") == url, f"shuffling navigated to {driver.current_url}"
+        js_card = outline(driver, driver.find_element(By.CSS_SELECTOR, "#cards .card"))
+        assert js_card == server_card, f"movieCard() builds {js_card}, the server renders {server_card}"
         print(f"with JavaScript: {len(rated)} ratings -> {ids}")
+        return js_result
     finally:
         driver.quit()
 
@@ -189,6 +233,7 @@ def without_javascript(chromium, url, artifacts):
         WebDriverWait(driver, 30).until(
             lambda d: len(d.find_elements(By.CSS_SELECTOR, ".results .card.result")) == 5)
         ids = check_results(driver, rated, "without JavaScript")
+        server_result = explained_result_outline(driver)
         shot(driver, artifacts, "results-nojs.png")
         # Back to the ratings: every rating is still there.
         back = driver.find_element(By.ID, "change-ratings")
@@ -207,6 +252,7 @@ def without_javascript(chromium, url, artifacts):
         WebDriverWait(driver, 30).until(EC.url_contains("/recommendations"))
         assert "Rate at least one movie" in driver.find_element(By.TAG_NAME, "h1").text
         print(f"without JavaScript: {len(rated)} ratings -> {ids}")
+        return server_result
     finally:
         driver.quit()
 
@@ -236,8 +282,12 @@ def main():
         run([binary, "-q", "train", "--data", data, "--algo", "svd", "-k", "16", "--device", "cpu", "--out", model])
         serve = Serve(binary, model, tmp)
         try:
-            with_javascript(chromium, serve.url, artifacts)
-            without_javascript(chromium, serve.url, artifacts)
+            js_result = with_javascript(chromium, serve.url, artifacts)
+            server_result = without_javascript(chromium, serve.url, artifacts)
+            # The results the script shows and the results page: one card markup.
+            assert js_result and server_result, "no result card explains itself"
+            assert js_result == server_result, \
+                f"movieCard() builds the result {js_result}, the server renders {server_result}"
         except Exception:
             traceback.print_exc()
             serve.proc.kill()
