@@ -13,6 +13,7 @@
 #include "cinefactor/error.hpp"
 #include "cinefactor/train.hpp"
 #include "factorizer.hpp"
+#include "test_support.hpp"
 
 namespace cinefactor {
 namespace {
