@@ -75,6 +75,7 @@ out=$(cd "$out" && pwd)
 raw=$work/raw-$stamp-$$
 mkdir -p "$raw"
 summary=$out/summary.txt
+gpu_skip_re=${GPU_SKIP_PATTERN:-no usable CUDA device}
 cf=$here/bin/cinefactor
 ml25m=$work/synth-ml-25m
 small=$work/synth-small
@@ -89,12 +90,12 @@ log() { echo "$*" | tee -a "$summary"; }
 {
   echo "cinefactor GPU run: ${groups[*]} (budget ${budget} s; results in $out)"
   echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  sed -n 's/^commit: */bundle:    commit /p; s/^describe: */           /p; s/^built: */built:     /p; s/^compilers: */toolchain: /p; s/^cuda code: */cuda code: /p' "$here/BUNDLE.txt"
+  sed -n 's/^commit: */bundle:    commit /p; s/^describe: */           /p; s/^built: */built:     /p; s/^compilers: */toolchain: /p; s/^cuda code: */cuda code: /p; s/^needs: */needs:     /p' "$here/BUNDLE.txt"
   echo "host:      $(uname -n), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r)"
   if [ -z "$gpu_why" ]; then
     echo "gpu:       $(smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.memory --format=csv,noheader | head -n 1)"
     echo "driver:    $(smi --query-gpu=driver_version --format=csv,noheader | head -n 1), CUDA $(smi | grep -o 'CUDA Version: *[0-9.]*' | grep -o '[0-9.]*$') (driver)"
-    if command -v nvcc >/dev/null 2>&1; then echo "toolkit:   $(nvcc --version | tail -n 1)"; fi
+    if command -v nvcc >/dev/null 2>&1; then echo "toolkit:   nvcc $(nvcc --version | sed -n 's/.*release \([0-9.]*\), V\([0-9.]*\).*/\2/p')"; fi
   else
     echo "gpu:       none ($gpu_why)"
   fi
@@ -107,7 +108,16 @@ cp "$here/BUNDLE.txt" "$raw/"
 
 # The libraries: the bundle's own come through its run path; cuBLAS, cuSPARSE and cuSOLVER from the
 # machine's CUDA toolkit (/usr/local/cuda/lib64 in the run path). Elsewhere: looked for, then named.
-missing=$(ldd "$cf" "$here"/bin/* "$here"/tests/* 2>/dev/null | awk '/not found/ {print $1}' | sort -u)
+if grep -q '^needs:.*x86-64-v3' "$here/BUNDLE.txt" && ! grep -q ' avx2 ' /proc/cpuinfo; then
+  log "$prog: FAILED: this CPU has no AVX2, and the bundle was built for x86-64-v3 (CINEFACTOR_X86_64_V3=OFF builds for older CPUs)"
+  exit 1
+fi
+versions=$(ldd "$cf" "$here"/bin/* "$here"/tests/* 2>&1 | grep -m3 'version `' || true)
+if [ -n "$versions" ]; then
+  log "$prog: FAILED: this system's C/C++ libraries are older than the bundle needs ($(sed -n 's/^needs: *//p' "$here/BUNDLE.txt")): $versions"
+  exit 1
+fi
+missing=$(ldd "$cf" "$here"/bin/* "$here"/tests/* 2>/dev/null | awk '/=> not found/ {print $1}' | sort -u)
 if [ -n "$missing" ]; then
   for name in $missing; do
     found=""
@@ -119,7 +129,7 @@ if [ -n "$missing" ]; then
     if [ -n "$found" ]; then export LD_LIBRARY_PATH="$found${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; fi
   done
   log "libraries: looked for $(echo $missing); LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
-  still=$(ldd "$cf" "$here"/bin/* "$here"/tests/* 2>/dev/null | awk '/not found/ {print $1}' | sort -u)
+  still=$(ldd "$cf" "$here"/bin/* "$here"/tests/* 2>/dev/null | awk '/=> not found/ {print $1}' | sort -u)
   if [ -n "$still" ]; then
     log "$prog: FAILED: libraries not found on this machine: $(echo $still) (the bundle expects CUDA 13's cuBLAS, cuSPARSE and cuSOLVER)"
     exit 1
@@ -154,13 +164,21 @@ step() {
   fi
   t=$((want < left ? want : left))
   printf '\n===== %s (timeout %s s): %s\n' "$name" "$t" "$*" >>"$glog"
+  local from
+  from=$(($(stat -c %s "$glog") + 1))
   t0=$(date +%s)
   timeout -k 10 "$t" "$@" >>"$glog" 2>&1
   rc=$?
   dt=$(($(date +%s) - t0))
   echo "===== $name: exit $rc after $dt s" >>"$glog"
+  local no_device
+  no_device=$(tail -c +"$from" "$glog" | grep -m1 -e "$gpu_skip_re" || true)
   if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
     record "$name" "TIMEOUT" "$dt" "$t" "killed; see $group.log"
+    fail
+  elif [ $rc -eq 0 ] && [ -n "$no_device" ]; then
+    # bench_cuda and bench_evaluate say why and exit 0 without a device: on a GPU machine that is a failure
+    record "$name" "FAILED: ran without the GPU" "$dt" "$t" "$no_device"
     fail
   elif [ $rc -ne 0 ]; then
     record "$name" "FAILED (exit $rc)" "$dt" "$t" "see $group.log"
@@ -181,12 +199,20 @@ find_tool() {  # NAME: on the PATH, or where the CUDA toolkit and Nsight usually
 }
 
 # The synthetic ml-25m preset (162,541 users x 59,047 movies, 25,000,095 ratings) and its binary cache,
-# made once per machine in $WORK.
+# made once per machine in $WORK (tried once per run).
+ml25m_failed=0
 ensure_ml25m() {  # GROUP
   [ -f "$ml25m/.complete" ] && return 0
+  if [ $ml25m_failed -eq 1 ]; then
+    record "$1" "not run: no ml-25m data" 0 0 "synth-ml-25m failed above"
+    fail
+    return 1
+  fi
+  ml25m_failed=1
   step "$1" synth-ml-25m 25 "$cf" data synth --preset ml-25m --seed 42 --threads "$(nproc)" --force --out "$ml25m" || return 1
   step "$1" cache-ml-25m 12 "$cf" data info --data "$ml25m" --top 3 || return 1
   touch "$ml25m/.complete"
+  ml25m_failed=0
 }
 ensure_small() {  # GROUP
   [ -f "$small/.complete" ] && return 0
@@ -206,6 +232,10 @@ run_tests() {
   # One task per test suite (its SetUpTestSuite runs once), the biggest suites first; GTEST_FILTER, when
   # set, selects the tests (the listing honours it) and each task names its tests exactly.
   local group_end=$((t0 + t)) exe n suite filter rest base k=0
+  for exe in "$here"/tests/*; do
+    timeout 20 "$exe" --gtest_list_tests >"$tdir/list.$(basename "$exe")" 2>/dev/null &
+  done
+  wait
   while IFS=$'\t' read -r n exe suite filter; do
     [ -n "${filter:-}" ] || continue
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n 2>/dev/null || true; done
@@ -213,8 +243,8 @@ run_tests() {
     base=$tdir/$(printf '%03d' "$k").$(basename "$exe").$(echo "$suite" | tr -c 'A-Za-z0-9_\n' '_')
     rest=$((group_end - $(date +%s)))
     if [ "$rest" -lt 2 ]; then
-      echo "[ RUN      ] $suite (not started: the tests' $t s were up)" >"$base.txt"
-      echo 124 >"$base.rc"
+      echo "not started: the tests' $t s were up" >"$base.txt"
+      echo 125 >"$base.rc"
       continue
     fi
     (
@@ -223,10 +253,11 @@ run_tests() {
       echo $? >"$base.rc"
     ) 2>/dev/null &
   done < <(for exe in "$here"/tests/*; do
-             "$exe" --gtest_list_tests 2>/dev/null | awk -v exe="$exe" '
+             awk -v exe="$exe" '
                /^[^ ]/ { suite = $1; next }
                /^  [^ ]/ { names[suite] = names[suite] (suite in count ? ":" : "") suite $1; count[suite]++ }
-               END { for (s in count) printf "%06d\t%s\t%s\t%s\n", count[s], exe, substr(s, 1, length(s) - 1), names[s] }'
+               END { for (s in count) printf "%06d\t%s\t%s\t%s\n", count[s], exe, substr(s, 1, length(s) - 1), names[s] }' \
+               "$tdir/list.$(basename "$exe")"
            done | sort -r)
   wait
   local dt=$(($(date +%s) - t0))
@@ -241,21 +272,22 @@ run_tests() {
   done
   local verdict
   verdict=$(for f in "$tdir"/*.txt; do [ -e "$f" ] && printf '%s\t%s\n' "$f" "$(cat "${f%.txt}.rc" 2>/dev/null || echo 255)"; done |
-    awk -F'\t' -v gpu_re="${GPU_SKIP_PATTERN:-no usable CUDA device}" '
+    awk -F'\t' -v gpu_re="$gpu_skip_re" -v gpu_name='[Cc]uda|CUDA|[Gg]pu|GPU' '
       function finish_file() {
         if (file == "") return
-        if (cur != "") { crashed++; crash_list = crash_list "\n    " cur " (" prog ": exit " rc ", the test did not finish)"; cur = "" }
-        else if (rc != 0 && !file_failed) { crashed++; crash_list = crash_list "\n    " prog " (exit " rc ")" }
+        if (rc == 125) { crashed++; crash_list = crash_list "\n    " prog ": " suite ": not started, the time was up" }
+        else if (cur != "") { crashed++; if (cur ~ gpu_name) gpu_failed++; crash_list = crash_list "\n    " prog ": " cur ": did not finish (exit " rc (rc == 124 ? ", timed out" : "") ")"; cur = "" }
+        else if (rc != 0 && !file_failed) { crashed++; crash_list = crash_list "\n    " prog ": " suite ": exit " rc }
       }
       { # one shard: its file and exit status
         finish_file()
-        file = $1; rc = $2 + 0; n = split(file, parts, "/"); prog = parts[n]; sub(/^[0-9]+\./, "", prog); sub(/\..*$/, "", prog); cur = ""; msg = ""; file_failed = 0
+        file = $1; rc = $2 + 0; n = split(file, parts, "/"); prog = parts[n]; sub(/^[0-9]+\./, "", prog); suite = prog; sub(/\..*$/, "", prog); sub(/^[^.]*\./, "", suite); sub(/\.txt$/, "", suite); cur = ""; msg = ""; file_failed = 0
         while ((getline line < file) > 0) {
           tag = substr(line, 1, 13); name = substr(line, 14)
           if (tag == "[ RUN      ] ") { cur = name; msg = ""; continue }
           if (cur == "") continue
-          if (tag == "[       OK ] ") { passed++; if (cur ~ /[Cc]uda|CUDA|[Gg]pu|GPU/) gpu_named++; cur = ""; continue }
-          if (tag == "[  FAILED  ] ") { failed++; file_failed = 1; fail_list = fail_list "\n    " prog ": " cur; cur = ""; continue }
+          if (tag == "[       OK ] ") { passed++; if (cur ~ gpu_name) gpu_named++; cur = ""; continue }
+          if (tag == "[  FAILED  ] ") { failed++; file_failed = 1; if (cur ~ gpu_name) gpu_failed++; fail_list = fail_list "\n    " prog ": " cur; cur = ""; continue }
           if (tag == "[  SKIPPED ] ") {
             why = msg; sub(/^[ \n]*/, "", why); sub(/\n.*/, "", why)
             if (msg ~ gpu_re) { gpu_skipped++; gpu_list = gpu_list "\n    " prog ": " cur; gpu_why = why }
@@ -268,14 +300,15 @@ run_tests() {
       }
       END {
         finish_file()
-        printf "passed=%d failed=%d crashed=%d skipped=%d gpu_skipped=%d gpu_named=%d\n", passed, failed, crashed, skipped, gpu_skipped, gpu_named
+        printf "passed=%d failed=%d crashed=%d skipped=%d gpu_skipped=%d gpu_named=%d gpu_failed=%d\n", passed, failed, crashed, skipped, gpu_skipped, gpu_named, gpu_failed
         printf "gpu_why=%s\n", gpu_why
         if (failed) printf "failed tests:%s\n", fail_list
         if (crashed) printf "programs that did not finish:%s\n", crash_list
         if (skipped) printf "skipped (other reasons):%s\n", skip_list
         if (gpu_skipped) printf "GPU tests skipped (%s):%s\n", gpu_re, gpu_list
       }')
-  local counts passed failed crashed skipped gpu_skipped gpu_named gpu_reason
+  local counts passed failed crashed skipped gpu_skipped gpu_named gpu_failed gpu_reason label="tests"
+  [ -z "$gpu_why" ] || label="CPU tests"   # without a device, every test that runs is a CPU test
   counts=$(echo "$verdict" | head -n 1)
   eval "$(echo "$counts" | tr ' ' '\n' | grep -E '^[a-z_]+=[0-9]+$' | sed 's/^/local /')"
   gpu_reason=$(echo "$verdict" | sed -n 's/^gpu_why=//p')
@@ -283,21 +316,31 @@ run_tests() {
   echo "$verdict" | sed '1,2d' | sed 's/^/  /' >"$raw/tests-details.txt"
 
   if [ "$failed" -gt 0 ] || [ "$crashed" -gt 0 ]; then
-    record "CPU tests" "FAILED" "$dt" "$t" "$passed passed, $failed failed, $crashed did not finish, $skipped skipped"
+    record "$label" "FAILED" "$dt" "$t" "$passed passed, $failed failed, $crashed did not finish, $skipped skipped"
     fail
   else
-    record "CPU tests" "ok" "$dt" "$t" "$passed passed, $skipped skipped"
+    record "$label" "ok" "$dt" "$t" "$passed passed, $skipped skipped"
   fi
-  if [ "$gpu_skipped" -gt 0 ] && [ -n "$gpu_why" ]; then
-    record "GPU tests" "not run: no device" "$dt" "$t" "$gpu_skipped tests: $gpu_reason"
-    not_run
+  # The GPU tests: the ones that skip with the device probe's reason (GPU_SKIP_PATTERN) where there is no
+  # device; on a GPU machine such a skip is a failure, and so is a run where no test naming CUDA or GPU passed.
+  if [ -n "$gpu_why" ]; then
+    if [ "$gpu_skipped" -gt 0 ]; then
+      record "GPU tests" "not run: no device" "$dt" "$t" "$gpu_skipped tests: $gpu_reason"
+      not_run
+    else
+      record "GPU tests" "none selected" "$dt" "$t"
+    fi
   elif [ "$gpu_skipped" -gt 0 ]; then
     record "GPU tests" "FAILED: skipped on a GPU" "$dt" "$t" "$gpu_skipped tests skipped although nvidia-smi sees a GPU: $gpu_reason"
     fail
-  elif [ -n "$gpu_why" ]; then
-    record "GPU tests" "none selected" "$dt" "$t"
+  elif [ "$gpu_failed" -gt 0 ]; then
+    record "GPU tests" "FAILED" "$dt" "$t" "$gpu_failed tests naming CUDA or GPU failed or did not finish"
+    fail
+  elif [ "$gpu_named" -eq 0 ]; then
+    record "GPU tests" "FAILED: none ran" "$dt" "$t" "no passed test names CUDA or GPU"
+    fail
   else
-    record "GPU tests" "ok" "$dt" "$t" "none skipped; $gpu_named passed tests name CUDA or GPU"
+    record "GPU tests" "ok" "$dt" "$t" "$gpu_named passed tests name CUDA or GPU; none skipped for want of a device"
   fi
   if [ -s "$raw/tests-details.txt" ]; then cat "$raw/tests-details.txt" | tee -a "$summary" | head -n 40; fi
 }
