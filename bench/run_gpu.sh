@@ -307,7 +307,7 @@ run_tests() {
         if (skipped) printf "skipped (other reasons):%s\n", skip_list
         if (gpu_skipped) printf "GPU tests skipped (%s):%s\n", gpu_re, gpu_list
       }')
-  local counts passed failed crashed skipped gpu_skipped gpu_named gpu_failed gpu_reason label="tests"
+  local counts passed=0 failed=0 crashed=0 skipped=0 gpu_skipped=0 gpu_named=0 gpu_failed=0 gpu_reason label="tests"
   [ -z "$gpu_why" ] || label="CPU tests"   # without a device, every test that runs is a CPU test
   counts=$(echo "$verdict" | head -n 1)
   eval "$(echo "$counts" | tr ' ' '\n' | grep -E '^[a-z_]+=[0-9]+$' | sed 's/^/local /')"
@@ -317,6 +317,9 @@ run_tests() {
 
   if [ "$failed" -gt 0 ] || [ "$crashed" -gt 0 ]; then
     record "$label" "FAILED" "$dt" "$t" "$passed passed, $failed failed, $crashed did not finish, $skipped skipped"
+    fail
+  elif [ "$passed" -eq 0 ] && [ "$gpu_skipped" -eq 0 ]; then
+    record "$label" "FAILED: no test ran" "$dt" "$t" "no test program in $here/tests, or GTEST_FILTER selects none"
     fail
   else
     record "$label" "ok" "$dt" "$t" "$passed passed, $skipped skipped"
