@@ -1,4 +1,4 @@
-# Shared by bench/run_cpu.sh and bench/run_gpu.sh (sourced, not run): the results folder's machine header
+# Sourced by bench/run_cpu.sh: the results folder's machine header
 # and the runner that keeps every program's output beside it.
 
 # bench_header OUT_DIR: date, commit, CPU, memory and load average into OUT_DIR/machine.txt (and stdout).

@@ -8,6 +8,7 @@
 #include "cinefactor/error.hpp"
 #include "cinefactor/metrics.hpp"
 #include "evaluation_support.hpp"
+#include "test_support.hpp"
 #include "top_k_select.hpp"
 
 namespace cinefactor {

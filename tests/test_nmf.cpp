@@ -15,6 +15,7 @@
 #include "engine/backend.hpp"
 #include "engine/nmf_init.hpp"
 #include "engine/nmf_objective.hpp"
+#include "test_support.hpp"
 
 namespace cinefactor {
 namespace {

@@ -13,6 +13,27 @@
 
 namespace cinefactor::test {
 
+// The `cinefactor` binary and the source tree (golden files, web/, datasets/) the tests use: the absolute
+// paths compiled in by tests/CMakeLists.txt, unless CINEFACTOR_BINARY / CINEFACTOR_SOURCE_DIR are set in
+// the environment (tests run from a relocated bundle, see scripts/gpu-bundle). The two macros are redefined
+// below to these lookups, so every test that includes this header follows the environment.
+inline const char* env_or(const char* name, const char* compiled) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : compiled;
+}
+inline const char* binary_path() {
+  static const char* const path = env_or("CINEFACTOR_BINARY", CINEFACTOR_BINARY);
+  return path;
+}
+inline const char* source_dir() {
+  static const char* const path = env_or("CINEFACTOR_SOURCE_DIR", CINEFACTOR_SOURCE_DIR);
+  return path;
+}
+#undef CINEFACTOR_BINARY
+#define CINEFACTOR_BINARY (::cinefactor::test::binary_path())
+#undef CINEFACTOR_SOURCE_DIR
+#define CINEFACTOR_SOURCE_DIR (::cinefactor::test::source_dir())
+
 // A fresh directory under the system temp dir, removed with everything in it at scope exit.
 class TempDir {
  public:
