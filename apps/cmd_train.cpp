@@ -54,7 +54,7 @@ void register_train_command(CLI::App& app) {
                                         {"iterations", report.iterations},
                                         {"loss_history", report.loss_history},
                                         {"seconds", report.seconds},
-                                        {"hyperparameters", model.hyperparameters}}
+                                        {"hyperparameters", to_json(model.hyperparameters)}}
                              .dump(2));
       return;
     }

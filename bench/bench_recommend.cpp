@@ -39,7 +39,9 @@ std::shared_ptr<const Model> make_model(Algorithm algorithm, NmfObjective object
     m->global_offset = 3.5f;
     m->user_bias = {0.0f};
     for (std::int32_t j = 0; j < kMovies; ++j) m->movie_bias.push_back(normal(rng) * 0.3f);
-    m->hyperparameters = {{"l2_user", 0.06}, {"l2_bias", 0.02}, {"biases", true}};
+    m->hyperparameters.l2_user = 0.06f;
+    m->hyperparameters.l2_bias = 0.02f;
+    m->hyperparameters.biases = true;
   }
   m->user_ids = {1};
   const char* genres[] = {"Action",  "Comedy", "Drama",    "Horror",

@@ -46,8 +46,11 @@ Model golden_model() {
   Model m;
   m.algorithm = Algorithm::svd;
   m.objective = NmfObjective::zero;
-  m.hyperparameters = {
-      {"rank", 2}, {"center", true}, {"oversamples", 10}, {"power_iterations", 4}, {"seed", 42}};
+  m.hyperparameters.rank = 2;
+  m.hyperparameters.center = true;
+  m.hyperparameters.oversamples = 10;
+  m.hyperparameters.power_iterations = 4;
+  m.hyperparameters.seed = 42;
   m.user_ids = {3, 8, 21};
   m.movie_ids = {1, 2, 5, 10};
   m.user_factors = DenseMatrix(3, 2);
@@ -119,8 +122,8 @@ Model random_model(Algorithm algorithm, NmfObjective objective, std::uint32_t se
   Model m;
   m.algorithm = algorithm;
   m.objective = objective;
-  m.hyperparameters = {
-      {"algorithm", std::string(algorithm_name(algorithm))}, {"l2_user", 0.06}, {"max_iterations", 200}};
+  m.hyperparameters.l2_user = 0.06f;
+  m.hyperparameters.max_iterations = 200;
   for (std::int32_t u = 0; u < users; ++u) m.user_ids.push_back(3 * u + 1);
   for (std::int32_t j = 0; j < movies; ++j) m.movie_ids.push_back(5 * j + 2);
   if (k > 0) {
@@ -310,7 +313,7 @@ TEST(ModelFileGolden, LoadsVersion1) {
   EXPECT_FALSE(loaded.catalog[1].movie.imdb_id.has_value());
   EXPECT_EQ(loaded.catalog[3].movie.genres, (std::vector<std::string>{"Adventure", "Animation", "Fantasy"}));
   EXPECT_EQ(loaded.data_fingerprint, 0x0123456789abcdefULL);
-  EXPECT_EQ(loaded.hyperparameters.at("power_iterations"), 4);
+  EXPECT_EQ(loaded.hyperparameters.power_iterations, 4);
 }
 
 // While the writer is at version 1 it must produce the golden bytes exactly.

@@ -396,8 +396,8 @@ TEST(NmfTrain, ModelReportAndCallback) {
   EXPECT_EQ(m.user_bias.size(), static_cast<std::size_t>(ratings.n_users()));
   EXPECT_TRUE(m.predicts_ratings());
   EXPECT_EQ(m.data_fingerprint, fingerprint(ratings));
-  EXPECT_EQ(m.hyperparameters.at("objective"), "masked");
-  EXPECT_EQ(m.hyperparameters.at("iterations_run"), 12);
+  EXPECT_EQ(m.hyperparameters.objective, NmfObjective::masked);
+  EXPECT_EQ(m.hyperparameters.iterations_run, 12);
   for (float v : m.user_factors.data) ASSERT_GE(v, 0.0f);
   // The model reproduces the training ratings better than the global mean does.
   double sse_model = 0.0;

@@ -76,7 +76,10 @@ Model make_model(Algorithm algorithm, NmfObjective objective, std::int32_t n_mov
     for (std::int32_t j = 0; j < n_movies; ++j) m.movie_bias.push_back(normal(rng) * 0.3f);
   }
   if (algorithm == Algorithm::nmf && objective == NmfObjective::masked) {
-    m.hyperparameters = {{"l2_user", 0.06}, {"l2_movie", 0.06}, {"l2_bias", 0.02}, {"biases", biases}};
+    m.hyperparameters.l2_user = 0.06f;
+    m.hyperparameters.l2_movie = 0.06f;
+    m.hyperparameters.l2_bias = 0.02f;
+    m.hyperparameters.biases = biases;
   }
   m.catalog = make_catalog(n_movies, seed + 1);
   return m;
@@ -118,7 +121,8 @@ TEST(RecommenderFoldIn, ZeroNmfMatchesScikitLearnTransform) {
     auto m = std::make_shared<Model>();
     m->algorithm = Algorithm::nmf;
     m->objective = NmfObjective::zero;
-    m->hyperparameters = {{"max_iterations", c.at("max_iter")}, {"tolerance", c.at("tol")}};
+    m->hyperparameters.max_iterations = c.at("max_iter").get<int>();
+    m->hyperparameters.tolerance = c.at("tol").get<double>();
     for (std::int32_t j = 0; j < n; ++j) m->movie_ids.push_back(id_of(j));
     m->movie_factors = DenseMatrix(n, k);
     for (std::int32_t f = 0; f < k; ++f) {
@@ -266,7 +270,9 @@ TEST(RecommenderFoldIn, MaskedNmfSatisfiesKktAtRank64) {
 TEST(RecommenderFoldIn, MaskedNmfRecoversPlantedUser) {
   constexpr std::int32_t kRank = 5;
   auto m = std::make_shared<Model>(make_model(Algorithm::nmf, NmfObjective::masked, 40, kRank, 5, true));
-  m->hyperparameters = {{"l2_user", 0.0}, {"l2_bias", 0.0}, {"biases", true}};
+  m->hyperparameters.l2_user = 0.0f;
+  m->hyperparameters.l2_bias = 0.0f;
+  m->hyperparameters.biases = true;
   const std::vector<float> planted{0.8f, 0.0f, 1.3f, 0.0f, 0.4f};
   const float planted_bias = -0.25f;
   std::vector<VisitorRating> ratings;
@@ -342,7 +348,7 @@ TEST(RecommenderFoldIn, SvdProjectionEqualsTrainedUserRow) {
 
 TEST(RecommenderFoldIn, BiasModelUserBiasInClosedForm) {
   auto m = std::make_shared<Model>(make_model(Algorithm::bias, NmfObjective::zero, 20, 0, 3));
-  m->hyperparameters = {{"l2_bias", 0.5}};
+  m->hyperparameters.l2_bias = 0.5f;
   const Recommender rec(m);
   const auto ratings = some_ratings(*m, 6, 9);
   double sum = 0.0;

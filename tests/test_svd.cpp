@@ -169,7 +169,7 @@ TEST(SvdTrain, ModelPredictsOffsetPlusUSigmaV) {
   EXPECT_TRUE(std::is_sorted(m.singular_values.rbegin(), m.singular_values.rend()));
   EXPECT_TRUE(m.predicts_ratings());
   EXPECT_FLOAT_EQ(m.global_offset, static_cast<float>(c.ratings.global_mean()));
-  EXPECT_EQ(m.hyperparameters.at("center"), true);
+  EXPECT_EQ(m.hyperparameters.center, true);
   // predict = mu + sum_c sigma_c u_c v_c
   const MatrixXd u = to_eigen(m.user_factors);
   const MatrixXd v = to_eigen(m.movie_factors);

@@ -111,7 +111,7 @@ struct EvaluationResult {
   bool predicts_ratings = false;
   std::string algorithm;  // of the first fold's model
   int rank = 0;
-  nlohmann::json hyperparameters = nlohmann::json::object();
+  Hyperparameters hyperparameters;
 };
 
 // Runs the protocol: splits, trains with `trainer` per fold, measures. Throws InvalidArgument for bad

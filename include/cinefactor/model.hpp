@@ -38,6 +38,35 @@ std::string_view objective_name(NmfObjective objective) noexcept;
 std::optional<NmfObjective> parse_objective(std::string_view name) noexcept;
 std::vector<std::string> objective_names();
 
+enum class NmfInit { random, nndsvda };
+std::string_view init_name(NmfInit init) noexcept;  // "random", "nndsvda"
+std::optional<NmfInit> parse_init(std::string_view name) noexcept;
+std::vector<std::string> init_names();
+
+// What a model was trained with. An algorithm sets the fields it uses and leaves the others empty; the
+// model file stores them as one JSON object of these names (docs/model-format.md), and train / evaluate
+// --json print the same object.
+struct Hyperparameters {
+  std::optional<std::int32_t> rank;
+  std::optional<NmfObjective> objective;
+  std::optional<NmfInit> init;
+  std::optional<std::int32_t> max_iterations;
+  std::optional<double> tolerance;
+  std::optional<std::uint64_t> seed;
+  std::optional<std::int32_t> oversamples;
+  std::optional<std::int32_t> power_iterations;
+  std::optional<bool> center;
+  std::optional<float> l2_user;
+  std::optional<float> l2_movie;
+  std::optional<bool> biases;
+  std::optional<float> l2_bias;
+  std::optional<std::int32_t> iterations_run;
+  bool operator==(const Hyperparameters&) const = default;
+};
+nlohmann::json to_json(const Hyperparameters& hyperparameters);
+// Throws FormatError naming the key for an unknown key or a value of the wrong type or range.
+Hyperparameters hyperparameters_from_json(const nlohmann::json& object);
+
 // Row-major float32 matrix.
 struct DenseMatrix {
   std::int64_t rows = 0;
@@ -67,7 +96,7 @@ struct CatalogMovie {
 struct Model {
   Algorithm algorithm = Algorithm::mean;
   NmfObjective objective = NmfObjective::zero;  // meaningful for nmf only
-  nlohmann::json hyperparameters = nlohmann::json::object();
+  Hyperparameters hyperparameters;
 
   DenseMatrix user_factors;            // n_users x k (NMF: W; SVD: U * Sigma)
   DenseMatrix movie_factors;           // n_movies x k (NMF: H transposed; SVD: V)

@@ -16,11 +16,6 @@
 
 namespace cinefactor {
 
-enum class NmfInit { random, nndsvda };
-std::string_view init_name(NmfInit init) noexcept;  // "random", "nndsvda"
-std::optional<NmfInit> parse_init(std::string_view name) noexcept;
-std::vector<std::string> init_names();
-
 struct IterationInfo {
   int iteration = 0;  // 1-based
   double loss = 0.0;  // the objective being minimized

@@ -14,6 +14,14 @@ struct EmbeddedEntry {
   std::size_t size;  // bytes, without the terminating 0 the generator appends
 };
 
+// Declares the table k<Table> and k<Table>Count that cinefactor_embed(<target> <Table> ...) generates; used
+// at namespace scope by the file that reads the table and by the generated file itself.
+#define CINEFACTOR_EMBEDDED_TABLE(Table)    \
+  namespace cinefactor::detail {            \
+  extern const EmbeddedEntry k##Table[];    \
+  extern const std::size_t k##Table##Count; \
+  }  // namespace cinefactor::detail
+
 // Each table is declared by the layer that embeds it (cinefactor_embed in its CMakeLists.txt): the web
 // app's assets in server/assets.cpp, the dataset registry in data/fetch_registry.cpp.
 

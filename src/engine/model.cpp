@@ -14,6 +14,7 @@ namespace {
 
 constexpr EnumNames<Algorithm, 5> kAlgorithmNames{"mean", "bias", "popularity", "nmf", "svd"};
 constexpr EnumNames<NmfObjective, 2> kObjectiveNames{"masked", "zero"};
+constexpr EnumNames<NmfInit, 2> kInitNames{"random", "nndsvda"};
 
 float dot(std::span<const float> a, std::span<const float> b) {
   float s = 0.0f;
@@ -29,25 +30,10 @@ std::optional<std::int32_t> find(const std::vector<std::int64_t>& ids, std::int6
 
 }  // namespace
 
-std::string_view algorithm_name(Algorithm algorithm) noexcept {
-  return kAlgorithmNames.name(algorithm);
-}
-std::optional<Algorithm> parse_algorithm(std::string_view name) noexcept {
-  return kAlgorithmNames.parse(name);
-}
-std::vector<std::string> algorithm_names() {
-  return kAlgorithmNames.all();
-}
+CINEFACTOR_ENUM_NAME_FUNCTIONS(Algorithm, algorithm, kAlgorithmNames)
 
-std::string_view objective_name(NmfObjective objective) noexcept {
-  return kObjectiveNames.name(objective);
-}
-std::optional<NmfObjective> parse_objective(std::string_view name) noexcept {
-  return kObjectiveNames.parse(name);
-}
-std::vector<std::string> objective_names() {
-  return kObjectiveNames.all();
-}
+CINEFACTOR_ENUM_NAME_FUNCTIONS(NmfObjective, objective, kObjectiveNames)
+CINEFACTOR_ENUM_NAME_FUNCTIONS(NmfInit, init, kInitNames)
 
 bool Model::predicts_ratings() const noexcept {
   switch (algorithm) {

@@ -160,7 +160,7 @@ std::string serialize_model(const Model& model) {
   nlohmann::json header = {
       {"algorithm", algorithm_name(model.algorithm)},
       {"objective", objective_name(model.objective)},
-      {"hyperparameters", model.hyperparameters},
+      {"hyperparameters", to_json(model.hyperparameters)},
       {"n_users", n_users},
       {"n_movies", n_movies},
       {"rank", k},
@@ -251,7 +251,7 @@ Model deserialize_model(std::string_view bytes, const std::string& source) {
     if (!objective) throw corrupt("unknown NMF objective " + header.at("objective").dump());
     model.algorithm = *algorithm;
     model.objective = *objective;
-    model.hyperparameters = header.at("hyperparameters");
+    model.hyperparameters = hyperparameters_from_json(header.at("hyperparameters"));
     model.global_offset = header.at("global_offset").get<float>();
     model.data_fingerprint = header.at("data_fingerprint").get<std::uint64_t>();
     const auto n_users = header.at("n_users").get<std::size_t>();

@@ -23,7 +23,6 @@ namespace {
 
 using engine::Backend;
 
-constexpr EnumNames<NmfInit, 2> kInitNames{"random", "nndsvda"};
 constexpr EnumNames<Device, 3> kDeviceNames{"auto", "cpu", "cuda"};
 
 void validate(const RatingMatrix& ratings, const TrainOptions& o) {
@@ -116,66 +115,50 @@ void train_svd(const RatingMatrix& ratings, const TrainOptions& o, Backend& back
   model.global_offset = svd.offset;
 }
 
-nlohmann::json hyperparameters(const TrainOptions& o, int iterations) {
-  nlohmann::json h = nlohmann::json::object();
+Hyperparameters hyperparameters(const TrainOptions& o, int iterations) {
+  Hyperparameters h;
   switch (o.algorithm) {
     case Algorithm::mean:
     case Algorithm::popularity:
       break;
     case Algorithm::bias:
-      h = {{"l2_bias", o.l2_bias}, {"max_iterations", o.max_iterations}, {"tolerance", o.tolerance}};
+      h.l2_bias = o.l2_bias;
+      h.max_iterations = o.max_iterations;
+      h.tolerance = o.tolerance;
       break;
     case Algorithm::nmf:
-      h = {{"rank", o.rank},
-           {"objective", objective_name(o.objective)},
-           {"init", init_name(o.init)},
-           {"max_iterations", o.max_iterations},
-           {"tolerance", o.tolerance},
-           {"seed", o.seed}};
+      h.rank = o.rank;
+      h.objective = o.objective;
+      h.init = o.init;
+      h.max_iterations = o.max_iterations;
+      h.tolerance = o.tolerance;
+      h.seed = o.seed;
       if (o.init == NmfInit::nndsvda) {
-        h["oversamples"] = o.oversamples;
-        h["power_iterations"] = o.power_iterations;
+        h.oversamples = o.oversamples;
+        h.power_iterations = o.power_iterations;
       }
       if (o.objective == NmfObjective::masked) {
-        h["l2_user"] = o.l2_user;
-        h["l2_movie"] = o.l2_movie;
-        h["biases"] = o.biases;
-        if (o.biases) h["l2_bias"] = o.l2_bias;
+        h.l2_user = o.l2_user;
+        h.l2_movie = o.l2_movie;
+        h.biases = o.biases;
+        if (o.biases) h.l2_bias = o.l2_bias;
       }
       break;
     case Algorithm::svd:
-      h = {{"rank", o.rank},
-           {"oversamples", o.oversamples},
-           {"power_iterations", o.power_iterations},
-           {"center", o.center},
-           {"seed", o.seed}};
+      h.rank = o.rank;
+      h.oversamples = o.oversamples;
+      h.power_iterations = o.power_iterations;
+      h.center = o.center;
+      h.seed = o.seed;
       break;
   }
-  if (iterations > 0) h["iterations_run"] = iterations;
+  if (iterations > 0) h.iterations_run = iterations;
   return h;
 }
 
 }  // namespace
 
-std::string_view device_name(Device device) noexcept {
-  return kDeviceNames.name(device);
-}
-std::optional<Device> parse_device(std::string_view name) noexcept {
-  return kDeviceNames.parse(name);
-}
-std::vector<std::string> device_names() {
-  return kDeviceNames.all();
-}
-
-std::string_view init_name(NmfInit init) noexcept {
-  return kInitNames.name(init);
-}
-std::optional<NmfInit> parse_init(std::string_view name) noexcept {
-  return kInitNames.parse(name);
-}
-std::vector<std::string> init_names() {
-  return kInitNames.all();
-}
+CINEFACTOR_ENUM_NAME_FUNCTIONS(Device, device, kDeviceNames)
 
 std::shared_ptr<engine::Backend> select_backend(const RatingMatrix& ratings, const TrainOptions& options,
                                                 int ranking_k) {

@@ -109,15 +109,7 @@ void check_options(const EvaluationOptions& options) {
 
 }  // namespace
 
-std::string_view protocol_name(Protocol protocol) noexcept {
-  return kProtocolNames.name(protocol);
-}
-std::optional<Protocol> parse_protocol(std::string_view name) noexcept {
-  return kProtocolNames.parse(name);
-}
-std::vector<std::string> protocol_names() {
-  return kProtocolNames.all();
-}
+CINEFACTOR_ENUM_NAME_FUNCTIONS(Protocol, protocol, kProtocolNames)
 
 EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer,
                           const EvaluationOptions& options) {
@@ -224,21 +216,22 @@ nlohmann::json to_json(const EvaluationResult& result) {
                      {"peak_reset", f.peak_reset},
                      {"metrics", f.metrics}});
   }
-  return {
-      {"metrics", result.mean},
-      {"metrics_std", result.stddev},
-      {"folds", result.folds.size()},
-      {"fit_seconds", mean_of(fit)},
-      {"fit_seconds_std", sample_std(fit)},
-      {"eval_seconds", mean_of(eval)},
-      {"peak_memory_bytes", peak},
-      {"fit_memory_bytes", fit_memory},
-      {"users_evaluated", static_cast<std::int64_t>(std::llround(mean_of(users)))},
-      {"predicts_ratings", result.predicts_ratings},
-      {"model",
-       {{"algorithm", result.algorithm}, {"rank", result.rank}, {"hyperparameters", result.hyperparameters}}},
-      {"options", options},
-      {"fold_results", folds}};
+  return {{"metrics", result.mean},
+          {"metrics_std", result.stddev},
+          {"folds", result.folds.size()},
+          {"fit_seconds", mean_of(fit)},
+          {"fit_seconds_std", sample_std(fit)},
+          {"eval_seconds", mean_of(eval)},
+          {"peak_memory_bytes", peak},
+          {"fit_memory_bytes", fit_memory},
+          {"users_evaluated", static_cast<std::int64_t>(std::llround(mean_of(users)))},
+          {"predicts_ratings", result.predicts_ratings},
+          {"model",
+           {{"algorithm", result.algorithm},
+            {"rank", result.rank},
+            {"hyperparameters", to_json(result.hyperparameters)}}},
+          {"options", options},
+          {"fold_results", folds}};
 }
 
 }  // namespace cinefactor

@@ -145,15 +145,7 @@ std::vector<std::uint8_t> temporal_global_mask(const RatingMatrix& ratings, doub
 
 }  // namespace
 
-std::string_view split_kind_name(SplitKind kind) noexcept {
-  return kSplitNames.name(kind);
-}
-std::optional<SplitKind> parse_split_kind(std::string_view name) noexcept {
-  return kSplitNames.parse(name);
-}
-std::vector<std::string> split_kind_names() {
-  return kSplitNames.all();
-}
+CINEFACTOR_ENUM_NAME_FUNCTIONS(SplitKind, split_kind, kSplitNames)
 
 TrainTestSplit split_by_mask(const RatingMatrix& ratings, std::span<const std::uint8_t> in_test) {
   const auto& csr = ratings.by_user();

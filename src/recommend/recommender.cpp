@@ -27,15 +27,6 @@ namespace {
 constexpr int kSklearnMaxIter = 200;
 constexpr double kSklearnTol = 1e-4;
 
-double hyperparameter(const nlohmann::json& hp, const char* key, double fallback) {
-  if (!hp.is_object() || !hp.contains(key)) return fallback;
-  const auto& v = hp.at(key);
-  if (v.is_boolean()) return v.get<bool>() ? 1.0 : 0.0;
-  if (!v.is_number())
-    throw InvalidArgument(fmt::format("model hyperparameter '{}' is not a number: {}", key, v.dump()));
-  return v.get<double>();
-}
-
 }  // namespace
 
 Workspace& thread_workspace() {
@@ -75,7 +66,7 @@ Recommender::Recommender(std::shared_ptr<const Model> model, RecommenderOptions 
       break;
     case Algorithm::bias:
       kind_ = FoldKind::user_bias;
-      l2_bias_ = hyperparameter(m.hyperparameters, "l2_bias", defaults.l2_bias);
+      l2_bias_ = m.hyperparameters.l2_bias.value_or(defaults.l2_bias);
       break;
     case Algorithm::svd:
       kind_ = k > 0 ? FoldKind::projection : FoldKind::none;
@@ -83,17 +74,16 @@ Recommender::Recommender(std::shared_ptr<const Model> model, RecommenderOptions 
     case Algorithm::nmf:
       if (m.objective == NmfObjective::masked) {
         kind_ = FoldKind::masked_nnls;
-        l2_user_ = hyperparameter(m.hyperparameters, "l2_user", defaults.l2_user);
-        l2_bias_ = hyperparameter(m.hyperparameters, "l2_bias", defaults.l2_bias);
+        l2_user_ = m.hyperparameters.l2_user.value_or(defaults.l2_user);
+        l2_bias_ = m.hyperparameters.l2_bias.value_or(defaults.l2_bias);
       } else {
         kind_ = FoldKind::sklearn_transform;
-        transform_max_iterations_ =
-            options_.transform_max_iterations > 0
-                ? options_.transform_max_iterations
-                : static_cast<int>(hyperparameter(m.hyperparameters, "max_iterations", kSklearnMaxIter));
+        transform_max_iterations_ = options_.transform_max_iterations > 0
+                                        ? options_.transform_max_iterations
+                                        : m.hyperparameters.max_iterations.value_or(kSklearnMaxIter);
         transform_tolerance_ = options_.transform_tolerance >= 0.0
                                    ? options_.transform_tolerance
-                                   : hyperparameter(m.hyperparameters, "tolerance", kSklearnTol);
+                                   : m.hyperparameters.tolerance.value_or(kSklearnTol);
       }
       break;
   }
