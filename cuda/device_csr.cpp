@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "device_ops.hpp"
+
 namespace cinefactor::engine::cuda {
 
 DeviceBuffer<std::int32_t> upload_offsets(CudaContext& ctx, const std::vector<std::int64_t>& indptr) {

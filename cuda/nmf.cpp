@@ -149,42 +149,33 @@ IterationLog CudaBackend::nmf_masked(const RatingMatrix& ratings, const MaskedNm
   }
   // [user side: sse, weighted norm, bias norm; movie side: the same]
   DeviceBuffer<double> sums(6, ctx_.stream());
-  MaskedSideArgs user_side{xu.indptr.data(),
-                           xu.indices.data(),
-                           xu.values.data(),
-                           h.data(),
-                           w.data(),
-                           settings.biases ? bm.data() : nullptr,
-                           settings.biases ? bu.data() : nullptr,
-                           xu.rows,
-                           k,
-                           state.global_offset,
-                           settings.l2_user,
-                           settings.l2_bias,
-                           settings.biases,
-                           kMuEpsilon,
-                           sums.data(),
-                           nullptr,
-                           0,
-                           kLongRowEntries};
-  MaskedSideArgs movie_side{xm.indptr.data(),
-                            xm.indices.data(),
-                            xm.values.data(),
-                            w.data(),
-                            h.data(),
-                            settings.biases ? bu.data() : nullptr,
-                            settings.biases ? bm.data() : nullptr,
-                            xm.rows,
-                            k,
-                            state.global_offset,
-                            settings.l2_movie,
-                            settings.l2_bias,
-                            true,
-                            kMuEpsilon,
-                            sums.data() + 3,
-                            nullptr,
-                            0,
-                            kLongRowEntries};
+  // One side's update: its CSR view, its factors and biases, the other side's, its L2 weight and its three
+  // sums.
+  const auto side = [&](const DeviceCsr& x, DeviceBuffer<float>& self, const DeviceBuffer<float>& other,
+                        DeviceBuffer<float>& self_bias, const DeviceBuffer<float>& other_bias, float l2,
+                        bool second_walk, double* side_sums) {
+    return MaskedSideArgs{x.indptr.data(),
+                          x.indices.data(),
+                          x.values.data(),
+                          other.data(),
+                          self.data(),
+                          settings.biases ? other_bias.data() : nullptr,
+                          settings.biases ? self_bias.data() : nullptr,
+                          x.rows,
+                          k,
+                          state.global_offset,
+                          l2,
+                          settings.l2_bias,
+                          second_walk,
+                          kMuEpsilon,
+                          side_sums,
+                          nullptr,
+                          0,
+                          kLongRowEntries};
+  };
+  // The user pass walks its ratings twice only to refit biases; the movie pass always does, for the loss.
+  MaskedSideArgs user_side = side(xu, w, h, bu, bm, settings.l2_user, settings.biases, sums.data());
+  MaskedSideArgs movie_side = side(xm, h, w, bm, bu, settings.l2_movie, true, sums.data() + 3);
   const DeviceBuffer<std::int32_t> user_long = upload_long_rows(ctx_, ratings.by_user(), user_side);
   const DeviceBuffer<std::int32_t> movie_long = upload_long_rows(ctx_, ratings.by_movie(), movie_side);
   const double user_bytes = masked_side_bytes(user_side, ratings.nnz());
