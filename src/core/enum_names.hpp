@@ -41,14 +41,14 @@ class EnumNames {
 }  // namespace cinefactor
 
 // Defines an enum's three public name functions from its EnumNames table, so that every enum offers the
-// same three: NAME_name(value), parse_NAME(text) and NAME_names().
-#define CINEFACTOR_ENUM_NAME_FUNCTIONS(Enum, name, table)            \
-  std::string_view name##_name(Enum value) noexcept {                \
-    return table.name(value);                                        \
-  }                                                                  \
-  std::optional<Enum> parse_##name(std::string_view text) noexcept { \
-    return table.parse(text);                                        \
-  }                                                                  \
-  std::vector<std::string> name##_names() {                          \
-    return table.all();                                              \
+// same three: PREFIX_name(value), parse_PREFIX(text) and PREFIX_names().
+#define CINEFACTOR_ENUM_NAME_FUNCTIONS(Enum, prefix, table)            \
+  std::string_view prefix##_name(Enum value) noexcept {                \
+    return table.name(value);                                          \
+  }                                                                    \
+  std::optional<Enum> parse_##prefix(std::string_view text) noexcept { \
+    return table.parse(text);                                          \
+  }                                                                    \
+  std::vector<std::string> prefix##_names() {                          \
+    return table.all();                                                \
   }

@@ -105,7 +105,8 @@ Hyperparameters hyperparameters_from_json(const nlohmann::json& object) {
   });
   if (known != object.size()) {
     Hyperparameters names;
-    for (const auto& [key, value] : object.items()) {
+    for (const auto& item : object.items()) {
+      const std::string key = item.key();
       bool found = false;
       for_each_field(names, [&](const char* name, const auto&) { found = found || key == name; });
       if (!found) throw FormatError("unknown hyperparameter '" + key + "'");
