@@ -145,9 +145,9 @@ std::string_view embedded_registry_text() {
 }
 
 const DatasetRegistry& builtin_registry() {
-  static const DatasetRegistry registry =
+  static const DatasetRegistry kRegistry =
       parse_registry(embedded_registry_text(), "datasets/movielens.json (built in)");
-  return registry;
+  return kRegistry;
 }
 
 }  // namespace cinefactor

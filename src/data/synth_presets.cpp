@@ -58,8 +58,8 @@ std::vector<SynthPreset> build_presets() {
 }
 
 const std::vector<SynthPreset>& presets() {
-  static const std::vector<SynthPreset> all = build_presets();
-  return all;
+  static const std::vector<SynthPreset> kPresets = build_presets();
+  return kPresets;
 }
 
 }  // namespace

@@ -68,9 +68,10 @@ constexpr std::array<double, 12> kTitlePatternShare = {0.12, 0.19, 0.10, 0.08, 0
 }  // namespace
 
 std::string make_title(Rng& rng) {
-  static const AliasTable patterns(std::vector<double>(kTitlePatternShare.begin(), kTitlePatternShare.end()));
+  static const AliasTable kPatterns(
+      std::vector<double>(kTitlePatternShare.begin(), kTitlePatternShare.end()));
   const auto word = [&](const auto& list) { return std::string(pick(rng, list)); };
-  switch (static_cast<TitlePattern>(patterns.draw(rng))) {
+  switch (static_cast<TitlePattern>(kPatterns.draw(rng))) {
     case TitlePattern::the_adj_noun:
       return word(kAdjectives) + " " + word(kNouns) + ", The";
     case TitlePattern::adj_noun:

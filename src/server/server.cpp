@@ -19,7 +19,7 @@ constexpr int kListenBacklog = 1024;  // pending connections the kernel queues f
 // Security headers on every response. The CSP allows only this origin, plus posters from TMDB's
 // image host and data: URIs; no inline script or style, no framing.
 const httplib::Headers& security_headers() {
-  static const httplib::Headers headers{
+  static const httplib::Headers kHeaders{
       {"Content-Security-Policy",
        "default-src 'self'; img-src 'self' data: https://image.tmdb.org; script-src 'self'; style-src "
        "'self'; "
@@ -30,7 +30,7 @@ const httplib::Headers& security_headers() {
       {"X-Frame-Options", "DENY"},
       {"Cross-Origin-Opener-Policy", "same-origin"},
   };
-  return headers;
+  return kHeaders;
 }
 
 // What the current worker thread is answering, for metrics and error rendering. httplib handles a
