@@ -22,6 +22,13 @@ double squared_norm(const SparseMatrix& x) {
   return s;
 }
 
+// One thread's numerator and denominator of a row's multiplicative update (k entries each).
+struct MuRow {
+  explicit MuRow(std::int64_t k) : num(static_cast<std::size_t>(k)), den(static_cast<std::size_t>(k)) {}
+  std::vector<float> num;
+  std::vector<float> den;
+};
+
 struct ZeroSide {
   MatrixD self_gram;   // of the updated factors
   double cross = 0.0;  // sum over rows of <X other, self_new>
@@ -39,10 +46,9 @@ ZeroSide mu_zero_side(const SparseMatrix& x, const RowBlocks& blocks, const Dens
   std::vector<double> cross(static_cast<std::size_t>(blocks.count()), 0.0);
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<float> num_buf(static_cast<std::size_t>(k));
-    std::vector<float> den_buf(static_cast<std::size_t>(k));
-    float* __restrict num = num_buf.data();
-    float* __restrict den = den_buf.data();
+    MuRow row(k);
+    float* __restrict num = row.num.data();
+    float* __restrict den = row.den.data();
 #pragma omp for schedule(dynamic, 1)
     for (int blk = 0; blk < blocks.count(); ++blk) {
       double block_cross = 0.0;
@@ -128,10 +134,9 @@ MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
   std::vector<MaskedSide> partial(static_cast<std::size_t>(blocks.count()));
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<float> num_buf(static_cast<std::size_t>(k));
-    std::vector<float> den_buf(static_cast<std::size_t>(k));
-    float* __restrict num = num_buf.data();
-    float* __restrict den = den_buf.data();
+    MuRow row(k);
+    float* __restrict num = row.num.data();
+    float* __restrict den = row.den.data();
 #pragma omp for schedule(dynamic, 1)
     for (int blk = 0; blk < blocks.count(); ++blk) {
       MaskedSide acc;
