@@ -294,18 +294,18 @@ Dataset read_checked(FileReader& in, std::uint64_t file_size, Layout layout,
 
   auto user_ids = in.read_vector<std::int64_t>(users);
   auto movie_ids = in.read_vector<std::int64_t>(movies);
-  SparseMatrix csr;
-  csr.rows = meta.users;
-  csr.cols = meta.movies;
-  csr.indptr = in.read_vector<std::int64_t>(users + 1);
-  csr.indices = in.read_vector<std::int32_t>(nnz);
-  csr.values = in.read_vector<float>(nnz);
-  SparseMatrix csc;
-  csc.rows = meta.movies;
-  csc.cols = meta.users;
-  csc.indptr = in.read_vector<std::int64_t>(movies + 1);
-  csc.indices = in.read_vector<std::int32_t>(nnz);
-  csc.values = in.read_vector<float>(nnz);
+  // One view of the matrix: rows + 1 offsets, then the nnz column indices and the nnz values.
+  const auto read_view = [&](std::int32_t rows, std::int32_t cols) {
+    SparseMatrix view;
+    view.rows = rows;
+    view.cols = cols;
+    view.indptr = in.read_vector<std::int64_t>(static_cast<std::uint64_t>(rows) + 1);
+    view.indices = in.read_vector<std::int32_t>(nnz);
+    view.values = in.read_vector<float>(nnz);
+    return view;
+  };
+  SparseMatrix csr = read_view(meta.users, meta.movies);
+  SparseMatrix csc = read_view(meta.movies, meta.users);
   auto timestamps = in.read_vector<std::uint32_t>(meta.has_timestamps ? nnz : 0);
   auto movie_of_column = in.read_vector<std::int32_t>(movies);
   std::string catalog(static_cast<std::size_t>(meta.catalog_bytes), '\0');
