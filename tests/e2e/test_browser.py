@@ -158,12 +158,18 @@ def outline(driver, card):
     return driver.execute_script(OUTLINE_JS, card)
 
 
-def explained_result_outline(driver):
-    """The outline of the first result card that names the rated movies it comes from (None if none)."""
-    for card in driver.find_elements(By.CSS_SELECTOR, ".results .card.result"):
-        if card.find_elements(By.CSS_SELECTOR, ".because cite"):
+def full_card_outline(driver, selector, parts=(".year", ".genres")):
+    """The outline of the first card under `selector` that shows every optional part in `parts` (a movie
+    may have no year or genres, a result no explanation); None when no card does."""
+    for card in driver.find_elements(By.CSS_SELECTOR, selector):
+        if all(card.find_elements(By.CSS_SELECTOR, part) for part in parts):
             return outline(driver, card)
     return None
+
+
+def explained_result_outline(driver):
+    """The outline of the first full result card that names the rated movies it comes from."""
+    return full_card_outline(driver, ".results .card.result", (".year", ".genres", ".because cite"))
 
 
 def shot(driver, artifacts, name):
@@ -178,7 +184,7 @@ def with_javascript(chromium, url, artifacts):
         driver.get(url + "/")
         WebDriverWait(driver, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#cards .card")))
         shot(driver, artifacts, "home.png")
-        server_card = outline(driver, driver.find_element(By.CSS_SELECTOR, "#cards .card"))
+        server_card = full_card_outline(driver, "#cards .card")
         rated = rate_with_keyboard(driver)
         first = next(iter(rated))
         label = driver.find_element(By.ID, f"o-{first}").text
@@ -211,7 +217,8 @@ def with_javascript(chromium, url, artifacts):
         WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cards .card") and all(
             c.get_attribute("data-movie-id") not in before for c in d.find_elements(By.CSS_SELECTOR, "#cards .card")))
         assert driver.current_url.rstrip("/") == url, f"shuffling navigated to {driver.current_url}"
-        js_card = outline(driver, driver.find_element(By.CSS_SELECTOR, "#cards .card"))
+        js_card = full_card_outline(driver, "#cards .card")
+        assert js_card and server_card, "no drawn movie has both a year and genres"
         assert js_card == server_card, f"movieCard() builds {js_card}, the server renders {server_card}"
         print(f"with JavaScript: {len(rated)} ratings -> {ids}")
         return js_result
