@@ -10,13 +10,13 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
                   "Dataset directory (any MovieLens layout, or `cinefactor data synth` output)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--algo", f.algorithm, "Algorithm: nmf, svd, bias, popularity, mean")
+  cmd->add_option("--algo", f.algorithm, "Algorithm: nmf, svd, als (implicit-feedback ALS), bias, popularity, mean")
       ->check(CLI::IsMember(algorithm_names()))
       ->capture_default_str();
-  cmd->add_option("-k,--rank", o.rank, "Number of latent factors k (nmf, svd)")
+  cmd->add_option("-k,--rank", o.rank, "Number of latent factors k (nmf, svd, als)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  cmd->add_option("--iterations", o.max_iterations, "Maximum NMF iterations / bias sweeps")
+  cmd->add_option("--iterations", o.max_iterations, "Maximum NMF / ALS iterations, bias sweeps")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   cmd->add_option("--tol", o.tolerance,
@@ -51,6 +51,18 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   cmd->add_flag("--biases", o.biases, "masked NMF: also learn user and movie biases");
   cmd->add_option("--l2-bias", o.l2_bias, "masked NMF with --biases, and bias: L2 weight on the biases")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--alpha", o.alpha, "als: confidence of a positive rating is 1 + alpha")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--als-l2", o.als_l2, "als: L2 weight on every user and movie factor vector")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--positive-threshold", o.positive_threshold,
+                  "als: ratings at or above this are positive feedback; the others count as unrated")
+      ->capture_default_str();
+  cmd->add_option("--cg-steps", o.cg_steps, "als: conjugate-gradient steps per user/movie and iteration")
+      ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   cmd->add_option("--oversamples", o.oversamples, "SVD: oversampling p of the randomized range finder")
       ->check(CLI::Range(0, 10000))

@@ -1,4 +1,4 @@
-// The CPU backend (OpenMP + Eigen): the Backend interface (nmf.cpp, svd.cpp, ranking.cpp) and the
+// The CPU backend (OpenMP + Eigen): the Backend interface (nmf.cpp, als.cpp, svd.cpp, ranking.cpp) and the
 // kernels its algorithms share (kernels.cpp): sparse x dense products over the CSR views, Gram
 // matrices, orthonormalization.
 //
@@ -90,6 +90,8 @@ class CpuBackend final : public Backend {
                         const IterationControl& control) override;
   IterationLog nmf_masked(const RatingMatrix& ratings, const MaskedNmfSettings& settings,
                           MaskedNmfState& state, const IterationControl& control) override;
+  IterationLog implicit_als(const RatingMatrix& ratings, const AlsSettings& settings, AlsFactors& factors,
+                            const IterationControl& control) override;
   SvdResult truncated_svd(const RatingMatrix& ratings, const SvdSettings& settings) override;
   std::vector<std::int32_t> rank_top_k(const RankingJob& job) override;
 

@@ -1,7 +1,7 @@
 // The CUDA backend: the Backend interface on one device, with the same algorithms, update order and seeds
 // as the CPU backend (cpu/), returning the same host structs. It owns one CudaContext (stream + cuBLAS /
 // cuSPARSE / cuSOLVER handles) for its lifetime: every factorization and ranking of a command reuses it.
-// The algorithms live in nmf.cpp, svd.cpp and ranking.cpp, as in cpu/.
+// The algorithms live in nmf.cpp, als.cpp, svd.cpp and ranking.cpp, as in cpu/.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,8 @@ class CudaBackend final : public Backend, public CudaKernelProfile {
                         const IterationControl& control) override;
   IterationLog nmf_masked(const RatingMatrix& ratings, const MaskedNmfSettings& settings,
                           MaskedNmfState& state, const IterationControl& control) override;
+  IterationLog implicit_als(const RatingMatrix& ratings, const AlsSettings& settings, AlsFactors& factors,
+                            const IterationControl& control) override;
   SvdResult truncated_svd(const RatingMatrix& ratings, const SvdSettings& settings) override;
   std::vector<std::int32_t> rank_top_k(const RankingJob& job) override;
 

@@ -1,44 +1,17 @@
-// Kernels of the CUDA backend (see nmf_kernels.cuh). Reductions: each warp reduces with shuffles,
-// each block sums its warps in shared memory, and one double atomicAdd per block and slot adds the block's
-// total, so the order of the final sum varies from run to run only in the last bits of a double.
+// Kernels of the CUDA backend's NMF (see nmf_kernels.cuh); reductions as warp_reduce.cuh describes.
 #include <algorithm>
 #include <string>
 
 #include "cuda_check.hpp"
 #include "nmf_kernels.cuh"
+#include "warp_reduce.cuh"
 
 namespace cinefactor::engine::cuda {
 namespace {
 
-constexpr int kWarp = 32;
-constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kBlockThreads = kKernelBlockThreads;
 constexpr int kWarpsPerBlock = kBlockThreads / kWarp;
 constexpr int kMaxFactorsPerLane = kMaskedKernelMaxRank / kWarp;
-
-__device__ inline float warp_sum(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullMask, v, offset);
-  return v;
-}
-
-// Sums `values[0..slots)` of every warp's lane 0 over the block and adds the totals to out[0..slots).
-template <int Slots>
-__device__ void block_accumulate(const double (&values)[Slots], double* out) {
-  __shared__ double partial[kWarpsPerBlock][Slots];
-  const int lane = static_cast<int>(threadIdx.x) % kWarp;
-  const int warp = static_cast<int>(threadIdx.x) / kWarp;
-  if (lane == 0) {
-    for (int s = 0; s < Slots; ++s) partial[warp][s] = values[s];
-  }
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < Slots; ++s) {
-      double total = 0.0;
-      for (int w = 0; w < kWarpsPerBlock; ++w) total += partial[w][s];
-      atomicAdd(out + s, total);
-    }
-  }
-}
 
 // scikit-learn's MU step for one side of the zero-filled objective: self *= num / den, an exactly-zero
 // denominator replaced by EPSILON; adds sum(num * self_new) (= tr(self^T X other) after the update) to
@@ -56,7 +29,7 @@ __global__ void nmf_zero_update_kernel(float* __restrict__ self, const float* __
   }
   for (int offset = kWarp / 2; offset > 0; offset /= 2) acc += __shfl_xor_sync(kFullMask, acc, offset);
   const double values[1] = {acc};
-  block_accumulate<1>(values, cross);
+  block_accumulate<kWarpsPerBlock, 1>(values, cross);
 }
 
 // One observed entry e of a masked update, by one warp: <self, other_e> over the lanes, then the entry's
@@ -179,7 +152,7 @@ __global__ void __launch_bounds__(kBlockThreads) nmf_masked_side_kernel(MaskedSi
     }
     acc[0] += fit.squared_error;
   }
-  block_accumulate<3>(acc, a.sums);
+  block_accumulate<kWarpsPerBlock, 3>(acc, a.sums);
 }
 
 constexpr int kLongRowThreads = kLongRowWarps * kWarp;

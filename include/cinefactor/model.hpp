@@ -25,6 +25,7 @@ enum class Algorithm : std::uint32_t {
   popularity = 2,  // most-rated first (a ranking, not a rating predictor)
   nmf = 3,         // non-negative matrix factorization by multiplicative updates
   svd = 4,         // randomized truncated SVD
+  als = 5,         // implicit-feedback alternating least squares (a ranking, not a rating predictor)
 };
 std::string_view algorithm_name(Algorithm algorithm) noexcept;
 std::optional<Algorithm> parse_algorithm(std::string_view name) noexcept;
@@ -60,6 +61,10 @@ struct Hyperparameters {
   std::optional<float> l2_movie;
   std::optional<bool> biases;
   std::optional<float> l2_bias;
+  std::optional<float> alpha;
+  std::optional<float> als_l2;
+  std::optional<float> positive_threshold;
+  std::optional<std::int32_t> cg_steps;
   std::optional<std::int32_t> iterations_run;
   bool operator==(const Hyperparameters&) const = default;
 };
@@ -98,8 +103,8 @@ struct Model {
   NmfObjective objective = NmfObjective::zero;  // meaningful for nmf only
   Hyperparameters hyperparameters;
 
-  DenseMatrix user_factors;            // n_users x k (NMF: W; SVD: U * Sigma)
-  DenseMatrix movie_factors;           // n_movies x k (NMF: H transposed; SVD: V)
+  DenseMatrix user_factors;            // n_users x k (NMF: W; SVD: U * Sigma; ALS: X)
+  DenseMatrix movie_factors;           // n_movies x k (NMF: H transposed; SVD: V; ALS: Y)
   std::vector<float> singular_values;  // SVD only, descending
   float global_offset = 0.0f;
   std::vector<float> user_bias;   // n_users, or empty

@@ -157,6 +157,8 @@ class Recommender {
 
  private:
   struct FilterMask;
+  struct AlsSystem;  // implicit ALS: a visitor's k x k system (recommender_internal.hpp)
+  AlsSystem als_system(std::span<const VisitorRating> ratings, std::span<const std::int32_t> rated) const;
   FilterMask compile_filters(const Filters& filters) const;
   bool passes(const FilterMask& mask, std::int32_t movie) const noexcept;
   // Movie indices of the ratings (same order); throws InvalidArgument naming every bad entry.
@@ -185,13 +187,16 @@ class Recommender {
   std::shared_ptr<const Model> model_;
   RecommenderOptions options_;
 
-  enum class FoldKind { none, user_bias, masked_nnls, sklearn_transform, projection };
+  enum class FoldKind { none, user_bias, masked_nnls, sklearn_transform, projection, implicit_als };
   FoldKind kind_ = FoldKind::none;
   double l2_user_ = 0.0;  // masked NMF
   double l2_bias_ = 0.0;  // masked NMF with biases, bias model
+  double als_l2_ = 0.0;             // implicit ALS
+  double als_confidence_ = 0.0;     // implicit ALS: 1 + alpha
+  float positive_threshold_ = 0.0f;  // implicit ALS
   int transform_max_iterations_ = 0;
   double transform_tolerance_ = 0.0;
-  std::vector<double> gram_;               // k x k H^T H over all movies (zero-NMF fold-in), row-major
+  std::vector<double> gram_;  // k x k H^T H over all movies (zero-NMF and ALS fold-in), row-major
   std::vector<float> similarity_weights_;  // per factor weight for cosine (SVD: sigma^2; else 1)
   std::vector<float> norms_;               // weighted norm of each movie's factor row
   std::vector<std::int32_t> years_;

@@ -27,7 +27,7 @@ struct TrainOptions {
   Algorithm algorithm = Algorithm::nmf;
   Device device = Device::automatic;
   int rank = 20;             // k
-  int max_iterations = 200;  // NMF iterations; bias baseline sweeps
+  int max_iterations = 200;  // NMF and ALS iterations; bias baseline sweeps
   double tolerance = 1e-5;   // stop when the relative loss change falls below it (0 = never)
   std::uint64_t seed = 42;
   int threads = 0;  // 0 = all cores
@@ -40,6 +40,14 @@ struct TrainOptions {
   float l2_movie = 0.15f;  // masked: L2 weight on movie factors, per rating (reg_qi)
   bool biases = false;     // masked: learn user/movie biases too
   float l2_bias = 5.0f;    // masked/bias: L2 weight on each bias: b = sum of residuals / (n + l2_bias)
+
+  // Implicit-feedback ALS (algorithm als): ratings >= positive_threshold are positive feedback with
+  // confidence 1 + alpha; every other pair is a zero with confidence 1. Defaults: see README (tuned on one
+  // split seed of ml-latest-small, reported on others).
+  float alpha = 3.0f;
+  float als_l2 = 20.0f;              // L2 weight on every user and movie factor vector
+  float positive_threshold = 4.0f;   // ratings at or above are positive feedback
+  int cg_steps = 3;                  // conjugate-gradient steps per row and iteration
 
   // Randomized SVD
   int oversamples = 10;

@@ -1,6 +1,6 @@
 // The Backend interface: everything that runs on a compute device, implemented by the CPU backend
-// (cpu/, OpenMP + Eigen) and the CUDA backend (cuda/). It factorizes (NMF, both objectives; randomized
-// SVD) and ranks (the k best movies of many users at once). train() and the evaluation reach a backend
+// (cpu/, OpenMP + Eigen) and the CUDA backend (cuda/). It factorizes (NMF, both objectives; implicit ALS;
+// randomized SVD) and ranks (the k best movies of many users at once). train() and the evaluation reach a backend
 // through the device policy (device_policy.hpp), so neither knows which one ran; tests and benchmarks
 // drive this interface directly.
 #pragma once
@@ -56,6 +56,21 @@ struct SvdResult {
   float offset = 0.0f;       // the global mean subtracted from observed ratings (0 when not centered)
 };
 
+// Implicit-feedback ALS (Hu, Koren, Volinsky 2008): ratings at or above positive_threshold are positive
+// feedback with confidence 1 + alpha, every other (user, movie) pair a zero with confidence 1.
+struct AlsSettings {
+  float alpha = TrainOptions{}.alpha;
+  float l2 = TrainOptions{}.als_l2;
+  float positive_threshold = TrainOptions{}.positive_threshold;
+  int cg_steps = TrainOptions{}.cg_steps;
+};
+
+// User factors X (users x k) and movie factors Y (movies x k), row-major.
+struct AlsFactors {
+  DenseMatrix users;
+  DenseMatrix movies;
+};
+
 // The k best movies of many users: score(u, j) = <user_factors[u], movie_factors[j]> + movie_offset[j].
 struct RankingJob {
   const DenseMatrix* user_factors = nullptr;   // users x rank, row-major (unused when rank is 0)
@@ -85,6 +100,11 @@ class Backend {
   //       (+ l2_bias (sum_u b_u^2 + sum_j b_j^2) with biases).
   virtual IterationLog nmf_masked(const RatingMatrix& ratings, const MaskedNmfSettings& settings,
                                   MaskedNmfState& state, const IterationControl& control) = 0;
+  // Implicit-feedback ALS from `factors`: each iteration solves every user's and then every movie's k x k
+  // system by cg_steps conjugate-gradient steps warm-started from the current factors (Takacs, Pilaszy,
+  // Tikk 2011; implicit's `cg` solver). Loss: engine/als_objective.hpp.
+  virtual IterationLog implicit_als(const RatingMatrix& ratings, const AlsSettings& settings,
+                                    AlsFactors& factors, const IterationControl& control) = 0;
   // Randomized truncated SVD (Halko, Martinsson, Tropp 2011).
   virtual SvdResult truncated_svd(const RatingMatrix& ratings, const SvdSettings& settings) = 0;
 
@@ -96,6 +116,7 @@ class Backend {
 
 // Argument checks every backend makes before it starts; throw InvalidArgument naming what is wrong.
 void check_nmf_factors(const RatingMatrix& ratings, const NmfFactors& factors);
+void check_als_factors(const RatingMatrix& ratings, const AlsSettings& settings, const AlsFactors& factors);
 void check_svd_settings(const RatingMatrix& ratings, const SvdSettings& settings);
 void check_ranking_job(const RankingJob& job);
 

@@ -1,5 +1,6 @@
 // The argument checks every backend makes before it starts (see backend.hpp).
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "cinefactor/error.hpp"
@@ -16,6 +17,23 @@ void check_nmf_factors(const RatingMatrix& ratings, const NmfFactors& f) {
                           std::to_string(f.ht.cols) + " for " + std::to_string(ratings.n_users()) +
                           " users x " + std::to_string(ratings.n_movies()) + " movies");
   }
+}
+
+void check_als_factors(const RatingMatrix& ratings, const AlsSettings& settings, const AlsFactors& f) {
+  if (f.users.cols <= 0 || f.users.cols != f.movies.cols)
+    throw InvalidArgument("ALS factors need the same rank >= 1 on both sides");
+  if (f.users.rows != ratings.n_users() || f.movies.rows != ratings.n_movies()) {
+    throw InvalidArgument("ALS factors do not match the rating matrix: X is " + std::to_string(f.users.rows) +
+                          " x " + std::to_string(f.users.cols) + ", Y " + std::to_string(f.movies.rows) +
+                          " x " + std::to_string(f.movies.cols) + " for " + std::to_string(ratings.n_users()) +
+                          " users x " + std::to_string(ratings.n_movies()) + " movies");
+  }
+  if (!(settings.alpha >= 0.0f) || !std::isfinite(settings.alpha))
+    throw InvalidArgument("ALS alpha must be a number >= 0");
+  if (!(settings.l2 > 0.0f) || !std::isfinite(settings.l2)) throw InvalidArgument("ALS l2 must be a number > 0");
+  if (!std::isfinite(settings.positive_threshold))
+    throw InvalidArgument("ALS positive threshold must be a finite number");
+  if (settings.cg_steps < 1) throw InvalidArgument("ALS cg_steps must be >= 1");
 }
 
 void check_svd_settings(const RatingMatrix& ratings, const SvdSettings& settings) {

@@ -42,6 +42,12 @@ CudaMemoryPlan estimate_cuda_memory(const CudaWorkload& w) {
       // most one index per row.
       plan.work_bytes = (w.users + w.movies) * kIndex + kScalarSlots * kDouble;
       break;
+    case CudaJob::als:
+      plan.factor_bytes = (w.users + w.movies) * k * kFloat;
+      // The regularized Gram matrix in float and double, and the per-block Gram products; the CG vectors
+      // live in registers.
+      plan.work_bytes = k * k * (kFloat + kDouble) + kCudaGramBlocks * k * k * kFloat + kScalarSlots * kDouble;
+      break;
     case CudaJob::svd: {
       const std::int64_t l = std::min<std::int64_t>(k + w.oversamples, std::min(w.users, w.movies));
       // Omega (movies x l) is freed before Z (movies x l) is allocated; Y (users x l); the QR's tau; the
@@ -77,6 +83,8 @@ std::string cuda_unsupported(const CudaWorkload& w) {
   if (w.job == CudaJob::nmf_masked && w.rank > kCudaMaxMaskedRank) {
     return fmt::format("rank {} exceeds the CUDA masked NMF's maximum {}", w.rank, kCudaMaxMaskedRank);
   }
+  if (w.job == CudaJob::als && w.rank > kCudaMaxAlsRank)
+    return fmt::format("rank {} exceeds the CUDA implicit ALS's maximum {}", w.rank, kCudaMaxAlsRank);
   return {};
 }
 

@@ -21,8 +21,10 @@ inline constexpr std::int64_t kCudaMaxNnz = 2147483647;
 
 // The widest rank the masked-NMF kernel keeps in registers (32 lanes x 8 factors per lane).
 inline constexpr int kCudaMaxMaskedRank = 256;
+// The same limit for the implicit-ALS conjugate-gradient kernel (x, r, p and Ap per lane in registers).
+inline constexpr int kCudaMaxAlsRank = 256;
 
-enum class CudaJob { nmf_zero, nmf_masked, svd };
+enum class CudaJob { nmf_zero, nmf_masked, svd, als };
 
 struct CudaWorkload {
   CudaJob job = CudaJob::nmf_zero;

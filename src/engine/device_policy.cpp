@@ -45,6 +45,11 @@ std::string first_cuda_device(CudaDevice* device) {
 
 DeviceWorkload training_workload(const RatingMatrix& ratings, const TrainOptions& o) {
   DeviceWorkload w;
+  if (o.algorithm == Algorithm::als) {
+    w.factorizations.push_back(
+        {CudaJob::als, ratings.n_users(), ratings.n_movies(), ratings.nnz(), o.rank, 0, false});
+    return w;
+  }
   if (o.algorithm != Algorithm::nmf && o.algorithm != Algorithm::svd) {
     w.host_only = true;
     return w;

@@ -28,6 +28,10 @@ void for_each_field(H& h, Visit&& visit) {
   visit("l2_movie", h.l2_movie);
   visit("biases", h.biases);
   visit("l2_bias", h.l2_bias);
+  visit("alpha", h.alpha);
+  visit("als_l2", h.als_l2);
+  visit("positive_threshold", h.positive_threshold);
+  visit("cg_steps", h.cg_steps);
   visit("iterations_run", h.iterations_run);
 }
 

@@ -12,7 +12,7 @@
 namespace cinefactor {
 namespace {
 
-constexpr EnumNames<Algorithm, 5> kAlgorithmNames{"mean", "bias", "popularity", "nmf", "svd"};
+constexpr EnumNames<Algorithm, 6> kAlgorithmNames{"mean", "bias", "popularity", "nmf", "svd", "als"};
 constexpr EnumNames<NmfObjective, 2> kObjectiveNames{"masked", "zero"};
 constexpr EnumNames<NmfInit, 2> kInitNames{"random", "nndsvda"};
 
@@ -45,6 +45,7 @@ bool Model::predicts_ratings() const noexcept {
     case Algorithm::svd:
       return global_offset != 0.0f;  // centered SVD predicts mean + deviation
     case Algorithm::popularity:
+    case Algorithm::als:
       return false;
   }
   return false;

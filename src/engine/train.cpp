@@ -33,6 +33,14 @@ void validate(const RatingMatrix& ratings, const TrainOptions& o) {
     throw InvalidArgument("max_iterations must be >= 1, got " + std::to_string(o.max_iterations));
   if (!(o.tolerance >= 0.0) || !std::isfinite(o.tolerance))
     throw InvalidArgument("tolerance must be a number >= 0");
+  if (o.algorithm == Algorithm::als && o.rank < 1)
+    throw InvalidArgument("rank must be >= 1, got " + std::to_string(o.rank));
+  if (o.algorithm == Algorithm::als) {
+    if (!(o.alpha >= 0.0f) || !std::isfinite(o.alpha)) throw InvalidArgument("alpha must be a number >= 0");
+    if (!(o.als_l2 > 0.0f) || !std::isfinite(o.als_l2)) throw InvalidArgument("als_l2 must be a number > 0");
+    if (!std::isfinite(o.positive_threshold)) throw InvalidArgument("positive_threshold must be a finite number");
+    if (o.cg_steps < 1) throw InvalidArgument("cg_steps must be >= 1, got " + std::to_string(o.cg_steps));
+  }
   if (o.algorithm == Algorithm::nmf || o.algorithm == Algorithm::svd) {
     const int smaller = std::min(ratings.n_users(), ratings.n_movies());
     if (o.rank < 1) throw InvalidArgument("rank must be >= 1, got " + std::to_string(o.rank));
@@ -102,6 +110,31 @@ engine::IterationLog train_nmf(const RatingMatrix& ratings, const TrainOptions& 
   return log;
 }
 
+// Both sides start from N(0, 0.01^2) entries, one random stream per row (thread-count independent); the
+// first half-iteration then solves the users given the random movie factors.
+engine::AlsFactors als_initial(const RatingMatrix& ratings, const TrainOptions& o) {
+  constexpr double kInitScale = 0.01;
+  engine::AlsFactors f{DenseMatrix(ratings.n_users(), o.rank), DenseMatrix(ratings.n_movies(), o.rank)};
+  std::uint64_t stream = 0;
+  for (DenseMatrix* m : {&f.users, &f.movies}) {
+    for (std::int64_t r = 0; r < m->rows; ++r) {
+      engine::NormalGenerator normal(engine::stream_seed(o.seed, stream++));
+      for (float& v : m->row(r)) v = static_cast<float>(kInitScale * normal.next());
+    }
+  }
+  return f;
+}
+
+engine::IterationLog train_als(const RatingMatrix& ratings, const TrainOptions& o, Backend& backend,
+                               Model& model, Progress& progress) {
+  engine::AlsFactors factors = als_initial(ratings, o);
+  const engine::AlsSettings settings{o.alpha, o.als_l2, o.positive_threshold, o.cg_steps};
+  engine::IterationLog log = backend.implicit_als(ratings, settings, factors, iteration_control(o, progress));
+  model.user_factors = std::move(factors.users);
+  model.movie_factors = std::move(factors.movies);
+  return log;
+}
+
 void train_svd(const RatingMatrix& ratings, const TrainOptions& o, Backend& backend, Model& model) {
   engine::SvdResult svd = backend.truncated_svd(ratings, svd_settings(o, o.center));
   // user_factors = U Sigma, so prediction = offset + <U Sigma, V>.
@@ -151,6 +184,16 @@ Hyperparameters hyperparameters(const TrainOptions& o, int iterations) {
       h.center = o.center;
       h.seed = o.seed;
       break;
+    case Algorithm::als:
+      h.rank = o.rank;
+      h.max_iterations = o.max_iterations;
+      h.tolerance = o.tolerance;
+      h.seed = o.seed;
+      h.alpha = o.alpha;
+      h.als_l2 = o.als_l2;
+      h.positive_threshold = o.positive_threshold;
+      h.cg_steps = o.cg_steps;
+      break;
   }
   if (iterations > 0) h.iterations_run = iterations;
   return h;
@@ -171,7 +214,8 @@ Model train(const RatingMatrix& ratings, const TrainOptions& options, TrainRepor
   const auto start = std::chrono::steady_clock::now();
   validate(ratings, options);
   // The baselines are host arithmetic: they never ask for a backend.
-  const bool factorizes = options.algorithm == Algorithm::nmf || options.algorithm == Algorithm::svd;
+  const bool factorizes = options.algorithm == Algorithm::nmf || options.algorithm == Algorithm::svd ||
+                          options.algorithm == Algorithm::als;
   std::shared_ptr<Backend> backend;
   if (factorizes) {
     backend = options.backend ? options.backend
@@ -182,7 +226,8 @@ Model train(const RatingMatrix& ratings, const TrainOptions& options, TrainRepor
   model.algorithm = options.algorithm;
   engine::IterationLog log;
   {
-    const bool iterative = options.algorithm == Algorithm::nmf || options.algorithm == Algorithm::bias;
+    const bool iterative = options.algorithm == Algorithm::nmf || options.algorithm == Algorithm::bias ||
+                           options.algorithm == Algorithm::als;
     Progress progress(fmt::format("training {}", algorithm_name(options.algorithm)),
                       iterative ? options.max_iterations : 0, "it");
     switch (options.algorithm) {
@@ -200,6 +245,9 @@ Model train(const RatingMatrix& ratings, const TrainOptions& options, TrainRepor
         break;
       case Algorithm::svd:
         train_svd(ratings, options, *backend, model);
+        break;
+      case Algorithm::als:
+        log = train_als(ratings, options, *backend, model, progress);
         break;
     }
     if (iterative) progress.finish();  // closed-form algorithms show no iteration count

@@ -1,5 +1,5 @@
 // Explanations: how much each rated movie contributed to a recommendation. SVD scores decompose
-// exactly over the rated movies; NMF gets an attribution (rating times the cosine of the factor rows)
+// exactly over the rated movies, and so do implicit-ALS scores (over the positive ratings); NMF gets an attribution (rating times the cosine of the factor rows)
 // over the movies rated at or above the visitor's mean; models without factors explain nothing.
 #include <algorithm>
 #include <cmath>
@@ -36,6 +36,20 @@ std::vector<Contribution> Recommender::contributions_resolved(std::span<const Vi
       if (!m.movie_bias.empty()) y -= m.movie_bias[j];
       out.push_back({rated[i], m.movie_ids[j], entry(rated[i]), ratings[i].rating,
                      static_cast<float>(y * dot(m.movie_factors.row(rated[i]))), 0.0f});
+    }
+  } else if (kind_ == FoldKind::implicit_als) {
+    // score_j = y_j^T A^-1 sum_i c y_i (Hu, Koren, Volinsky 2008, section 5): each positive rating's term
+    // c (y_j^T A^-1 y_i), exactly.
+    const AlsSystem system = als_system(ratings, rated);
+    const auto kk = static_cast<Eigen::Index>(k);
+    const Eigen::VectorXd z = system.a.solve(Eigen::Map<const Eigen::VectorXf>(target.data(), kk).cast<double>());
+    for (std::size_t i = 0; i < ratings.size(); ++i) {
+      if (!system.positive[i]) continue;
+      const auto j = static_cast<std::size_t>(rated[i]);
+      const Eigen::VectorXd y =
+          Eigen::Map<const Eigen::VectorXf>(m.movie_factors.row(rated[i]).data(), kk).cast<double>();
+      out.push_back({rated[i], m.movie_ids[j], entry(rated[i]), ratings[i].rating,
+                     static_cast<float>(als_confidence_ * z.dot(y)), 0.0f});
     }
   } else if (kind_ == FoldKind::masked_nnls || kind_ == FoldKind::sklearn_transform) {
     // NMF has no additive decomposition of the score over rated movies; attribute it by the

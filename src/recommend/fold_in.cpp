@@ -1,6 +1,7 @@
 // Fold-in: a visitor's ratings become what a trained user's row would be (factors + bias), per model
 // kind: the user bias in closed form (bias), a projection (SVD), NNLS on the training objective (masked
-// NMF, recommend/nnls.hpp) or scikit-learn's NMF.transform (zero NMF). docs/recommender.md has the maths.
+// NMF, recommend/nnls.hpp), scikit-learn's NMF.transform (zero NMF) or one exact k x k solve of the
+// training objective (implicit ALS). docs/recommender.md has the maths.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -18,6 +19,28 @@ constexpr int kSklearnCheckEvery = 10;
 constexpr double kSklearnEpsilon = static_cast<double>(std::numeric_limits<float>::epsilon());
 
 }  // namespace
+
+Recommender::AlsSystem Recommender::als_system(std::span<const VisitorRating> ratings,
+                                               std::span<const std::int32_t> rated) const {
+  const Model& m = *model_;
+  const auto k = static_cast<Eigen::Index>(m.rank());
+  Eigen::MatrixXd a = Eigen::Map<const RowMatrixXd>(gram_.data(), k, k);
+  a.diagonal().array() += als_l2_;
+  AlsSystem system;
+  system.b = Eigen::VectorXd::Zero(k);
+  system.positive.assign(ratings.size(), false);
+  for (std::size_t i = 0; i < ratings.size(); ++i) {
+    if (ratings[i].rating < positive_threshold_) continue;
+    const Eigen::VectorXd y =
+        Eigen::Map<const Eigen::VectorXf>(m.movie_factors.row(rated[i]).data(), k).cast<double>();
+    a.selfadjointView<Eigen::Lower>().rankUpdate(y, als_confidence_ - 1.0);
+    system.b += als_confidence_ * y;
+    system.positive[i] = true;
+    system.any = true;
+  }
+  system.a.compute(a.selfadjointView<Eigen::Lower>());
+  return system;
+}
 
 FoldIn Recommender::fold_in(std::span<const VisitorRating> ratings) const {
   return fold_in_resolved(ratings, resolve(ratings));
@@ -89,6 +112,16 @@ FoldIn Recommender::fold_in_resolved(std::span<const VisitorRating> ratings,
         out.factors[static_cast<std::size_t>(f)] = static_cast<float>(solution.x[f]);
       if (with_bias) out.bias = static_cast<float>(solution.x[k]);
       out.iterations = solution.sweeps;
+      break;
+    }
+    case FoldKind::implicit_als: {
+      // The user's row of the training objective solved exactly with the movie side fixed. Without a
+      // positive rating the solution is 0: every movie scores 0.
+      const AlsSystem system = als_system(ratings, rated);
+      if (!system.any) break;
+      const Eigen::VectorXd x = system.a.solve(system.b);
+      for (Eigen::Index f = 0; f < k; ++f)
+        out.factors[static_cast<std::size_t>(f)] = static_cast<float>(x[f]);
       break;
     }
     case FoldKind::sklearn_transform: {

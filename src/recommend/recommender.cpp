@@ -86,13 +86,21 @@ Recommender::Recommender(std::shared_ptr<const Model> model, RecommenderOptions 
                                    : m.hyperparameters.tolerance.value_or(kSklearnTol);
       }
       break;
+    case Algorithm::als:
+      kind_ = k > 0 ? FoldKind::implicit_als : FoldKind::none;
+      als_l2_ = m.hyperparameters.als_l2.value_or(defaults.als_l2);
+      als_confidence_ = 1.0 + static_cast<double>(m.hyperparameters.alpha.value_or(defaults.alpha));
+      positive_threshold_ = m.hyperparameters.positive_threshold.value_or(defaults.positive_threshold);
+      if (!(als_l2_ > 0.0) || !(als_confidence_ >= 1.0))
+        throw InvalidArgument("model has an implicit-ALS l2 <= 0 or alpha < 0");
+      break;
   }
   if (l2_user_ < 0.0 || l2_bias_ < 0.0) throw InvalidArgument("model has a negative regularization weight");
 
   if (k > 0) {
     const Eigen::Map<const RowMatrixXf> H(m.movie_factors.data.data(), static_cast<Eigen::Index>(n),
                                           static_cast<Eigen::Index>(k));
-    if (kind_ == FoldKind::sklearn_transform) {
+    if (kind_ == FoldKind::sklearn_transform || kind_ == FoldKind::implicit_als) {
       // H H^T in scikit-learn's orientation (components x features) is our movie_factors^T movie_factors.
       const Eigen::MatrixXd gram = (H.cast<double>().transpose() * H.cast<double>());
       gram_.resize(k * k);

@@ -25,6 +25,15 @@ struct Recommender::FilterMask {
   std::vector<std::uint64_t> exclude;  // empty: nothing excluded
 };
 
+// A visitor's implicit-ALS system A x = b (fold_in.cpp): A = Y^T Y + l2 I + sum_i (c - 1) y_i y_i^T over the
+// positive ratings, b = sum_i c y_i; `positive` flags the ratings that count.
+struct Recommender::AlsSystem {
+  Eigen::LDLT<Eigen::MatrixXd> a;
+  Eigen::VectorXd b;
+  std::vector<bool> positive;
+  bool any = false;
+};
+
 struct Workspace {
   std::vector<float> scores;
   std::vector<std::int32_t> candidates;
