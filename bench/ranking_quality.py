@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Top-N ranking quality of cinefactor's algorithms on one protocol, over several split seeds.
 
-Runs `cinefactor evaluate --json` once per (configuration, split seed): random holdout by rating
-(--test-fraction 0.2), held-out ratings >= 4 relevant, the user's training movies excluded, every movie a
+Runs `cinefactor evaluate --json` once per (configuration, split seed): a holdout of 20 % (--split, default
+random: by rating), held-out ratings >= 4 relevant, the user's training movies excluded, every movie a
 candidate above the popularity floor (--min-ratings, default 20 as served). Prints one Markdown row per
 configuration: the mean and sample standard deviation over the seeds of each metric at 10, and the median
 fit time. Python's standard library only.
@@ -32,7 +32,7 @@ def seeds(text):
 def evaluate(args, config, seed):
     algo, *flags = shlex.split(config)
     cmd = [args.bin, "-q", "evaluate", "--data", args.data, "--algo", algo, "--protocol", "holdout",
-           "--split", "random", "--test-fraction", "0.2", "--split-seed", str(seed), "--relevance", "4",
+           "--split", args.split, "--test-fraction", "0.2", "--split-seed", str(seed), "--relevance", "4",
            "--min-ratings", str(args.min_ratings), "--at", "10", "--json", *flags]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
@@ -47,6 +47,8 @@ def main():
     parser.add_argument("--bin", required=True, help="the cinefactor binary")
     parser.add_argument("--data", required=True, help="dataset directory")
     parser.add_argument("--seeds", type=seeds, default=seeds("42-46"), help="split seeds: A-B or A,B,C")
+    parser.add_argument("--split", default="random", choices=["random", "per-user", "temporal", "temporal-global"],
+                        help="holdout split (default random: by rating)")
     parser.add_argument("--min-ratings", type=int, default=20, help="popularity floor (default 20, as served)")
     parser.add_argument("--config", action="append", required=True, help="ALGO [evaluate flags]")
     args = parser.parse_args()

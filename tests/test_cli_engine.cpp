@@ -21,7 +21,7 @@ class CliEngine : public ::testing::Test {
     const auto data = (*dir_ / "synth").string();
     const auto synth = run_cli({"-q", "data", "synth", "--preset", "small", "--seed", "7", "--out", data});
     ASSERT_EQ(synth.exit_code, 0) << synth.err;
-    for (const std::string algo : {"nmf", "svd"}) {
+    for (const std::string algo : {"nmf", "svd", "als"}) {
       const auto r = run_cli({"-q", "train", "--data", data, "--algo", algo, "-k", "16", "--iterations", "60",
                               "--out", (*dir_ / (algo + ".cfm")).string(), "--json"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -55,7 +55,7 @@ std::vector<std::int64_t> popular_ids(const std::string& data, int n) {
 TEST_F(CliEngine, RecommendsNewUnratedMoviesWithExplanations) {
   const auto ids = popular_ids(data(), 6);
   ASSERT_EQ(ids.size(), 6u);
-  for (const std::string algo : {"nmf", "svd"}) {
+  for (const std::string algo : {"nmf", "svd", "als"}) {
     std::vector<std::string> args{"-q",  "recommend", "--model", model(algo), "--years",
                                   "new", "-n",        "5",       "--json"};
     for (std::size_t i = 0; i < ids.size(); ++i) {

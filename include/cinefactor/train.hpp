@@ -42,10 +42,10 @@ struct TrainOptions {
   float l2_bias = 5.0f;    // masked/bias: L2 weight on each bias: b = sum of residuals / (n + l2_bias)
 
   // Implicit-feedback ALS (algorithm als): ratings >= positive_threshold are positive feedback with
-  // confidence 1 + alpha; every other pair is a zero with confidence 1. Defaults: see README (tuned on one
-  // split seed of ml-latest-small, reported on others).
-  float alpha = 3.0f;
-  float als_l2 = 20.0f;              // L2 weight on every user and movie factor vector
+  // confidence 1 + alpha; every other pair is a zero with confidence 1. Defaults tuned at k = 64 on one
+  // split seed of ml-latest-small (41) and reported on others (42-46): see README.
+  float alpha = 10.0f;
+  float als_l2 = 60.0f;              // L2 weight on every user and movie factor vector
   float positive_threshold = 4.0f;   // ratings at or above are positive feedback
   int cg_steps = 3;                  // conjugate-gradient steps per row and iteration
 
