@@ -10,7 +10,8 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
                   "Dataset directory (any MovieLens layout, or `cinefactor data synth` output)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--algo", f.algorithm, "Algorithm: nmf, svd, als (implicit-feedback ALS), bias, popularity, mean")
+  cmd->add_option("--algo", f.algorithm,
+                  "Algorithm: nmf, svd, als (implicit-feedback ALS), bias, popularity, mean")
       ->check(CLI::IsMember(algorithm_names()))
       ->capture_default_str();
   cmd->add_option("-k,--rank", o.rank, "Number of latent factors k (nmf, svd, als)")

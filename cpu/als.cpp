@@ -31,22 +31,6 @@ void axpy(float a, const float* __restrict x, float* __restrict y, std::int64_t 
   for (std::int64_t f = 0; f < k; ++f) y[f] += a * x[f];
 }
 
-// out = A v for the symmetric k x k matrix A (row-major), tile by tile with the sums in registers.
-void symmetric_times(const float* __restrict a, const float* __restrict v, float* __restrict out,
-                     std::int64_t k) {
-  for (std::int64_t f0 = 0; f0 < k; f0 += kAccumulatorTile) {
-    const std::int64_t width = std::min(kAccumulatorTile, k - f0);
-    float acc[kAccumulatorTile] = {};
-    for (std::int64_t i = 0; i < k; ++i) {
-      const float vi = v[i];
-      const float* __restrict ai = a + i * k + f0;
-#pragma omp simd
-      for (std::int64_t t = 0; t < width; ++t) acc[t] += vi * ai[t];
-    }
-    std::copy(acc, acc + width, out + f0);
-  }
-}
-
 // One thread's CG vectors.
 struct CgScratch {
   explicit CgScratch(std::int64_t k)
@@ -104,13 +88,13 @@ double als_side(const AlsSide& side, int threads) {
           continue;
         }
         // r = b - A x with b = sum c y and A = G + l2 I + sum (c - 1) y y^T.
-        symmetric_times(side.regularized_gram, s, r, k);
+        row_times_square(s, side.regularized_gram, k, r);
         for (std::int64_t f = 0; f < k; ++f) r[f] = -r[f];
         for_each_positive([&](const float* y) { axpy(side.confidence - c1 * dot(y, s, k), y, r, k); });
         std::copy(r, r + k, p);
         float rs_old = dot(r, r, k);
         for (int step = 0; step < side.cg_steps && rs_old >= kCgResidualFloor; ++step) {
-          symmetric_times(side.regularized_gram, p, ap, k);
+          row_times_square(p, side.regularized_gram, k, ap);
           for_each_positive([&](const float* y) { axpy(c1 * dot(y, p, k), y, ap, k); });
           const float step_length = rs_old / dot(p, ap, k);
           axpy(step_length, p, s, k);
@@ -163,10 +147,9 @@ IterationLog CpuBackend::implicit_als(const RatingMatrix& ratings, const AlsSett
              threads);
     const MatrixD user_gram = gram(factors.users, user_blocks, threads);
     const Eigen::MatrixXf a_movies = regularized(user_gram, settings.l2);
-    const double positives =
-        als_side({&xm, &movie_blocks, &factors.users, &factors.movies, a_movies.data(), confidence,
-                  settings.positive_threshold, settings.cg_steps, true},
-                 threads);
+    const double positives = als_side({&xm, &movie_blocks, &factors.users, &factors.movies, a_movies.data(),
+                                       confidence, settings.positive_threshold, settings.cg_steps, true},
+                                      threads);
     movie_gram = gram(factors.movies, movie_blocks, threads);
     const double loss = implicit_als_loss(positives, user_gram.cwiseProduct(movie_gram).sum(),
                                           user_gram.trace(), movie_gram.trace(), settings.l2);

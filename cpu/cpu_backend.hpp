@@ -46,6 +46,10 @@ inline void prefetch_row(const float* p, std::int64_t count) {
 void sparse_row_times_dense(const std::int32_t* indices, const float* values, std::int64_t count, float shift,
                             const float* b, std::int64_t c, float* out);
 
+// out[0..k) = v[0..k) * g for a k x k row-major g (v^T g; g v for a symmetric g), tile by tile with the
+// partial sums in registers (g stays in L1 for the ranks used here).
+void row_times_square(const float* v, const float* g, std::int64_t k, float* out);
+
 // Below this many ratings per thread, waking more threads costs more than it saves. Results do not
 // depend on the thread count, so capping it changes only the speed.
 inline constexpr std::int64_t kMinRatingsPerThread = 20000;

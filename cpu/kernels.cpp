@@ -45,6 +45,21 @@ RowBlocks make_dense_blocks(std::int64_t rows) {
   return blocks;
 }
 
+void row_times_square(const float* __restrict v, const float* __restrict g, std::int64_t k,
+                      float* __restrict out) {
+  for (std::int64_t f0 = 0; f0 < k; f0 += kAccumulatorTile) {
+    const std::int64_t width = std::min(kAccumulatorTile, k - f0);
+    float acc[kAccumulatorTile] = {};
+    for (std::int64_t a = 0; a < k; ++a) {
+      const float va = v[a];
+      const float* __restrict ga = g + a * k + f0;
+#pragma omp simd
+      for (std::int64_t t = 0; t < width; ++t) acc[t] += va * ga[t];
+    }
+    std::copy(acc, acc + width, out + f0);
+  }
+}
+
 void sparse_row_times_dense(const std::int32_t* indices, const float* values, std::int64_t count, float shift,
                             const float* __restrict b, std::int64_t c, float* __restrict out) {
   std::int64_t f0 = 0;

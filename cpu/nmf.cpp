@@ -57,18 +57,7 @@ ZeroSide mu_zero_side(const SparseMatrix& x, const RowBlocks& blocks, const Dens
         const auto begin = static_cast<std::size_t>(x.row_begin(r));
         sparse_row_times_dense(x.indices.data() + begin, x.values.data() + begin, x.row_nnz(r), 0.0f, od, k,
                                num);
-        // den = s G, tile by tile with the partial sums in registers (G is k x k, in L1).
-        for (std::int64_t f0 = 0; f0 < k; f0 += kAccumulatorTile) {
-          const std::int64_t width = std::min(kAccumulatorTile, k - f0);
-          float acc[kAccumulatorTile] = {};
-          for (std::int64_t a = 0; a < k; ++a) {
-            const float sa = s[a];
-            const float* __restrict ga = g + a * k + f0;
-#pragma omp simd
-            for (std::int64_t t = 0; t < width; ++t) acc[t] += sa * ga[t];
-          }
-          std::copy(acc, acc + width, den + f0);
-        }
+        row_times_square(s, g, k, den);  // den = s G
         float row_cross = 0.0f;
 #pragma omp simd reduction(+ : row_cross)
         for (std::int64_t f = 0; f < k; ++f) {

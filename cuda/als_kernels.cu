@@ -1,12 +1,12 @@
 // The implicit-ALS conjugate-gradient kernel (see als_kernels.cuh): one warp per row, the row's vectors
-// spread over the lanes (factor f in lane f % 32, slot f / 32), the same arithmetic and step order as the
+// spread over the lanes as warp_row.cuh lays them out, the same arithmetic and step order as the
 // CPU backend (cpu/als.cpp).
 #include <algorithm>
 #include <string>
 
 #include "als_kernels.cuh"
 #include "cuda_check.hpp"
-#include "warp_reduce.cuh"
+#include "warp_row.cuh"
 
 namespace cinefactor::engine::cuda {
 namespace {
@@ -28,8 +28,8 @@ __device__ __forceinline__ float warp_dot(const float (&a)[PerLane], const float
 // out = (G + l2 I) v: factor f of out is sum_a G[a][f] v_a (G symmetric, so lanes read G's row a
 // contiguously); v_a is broadcast from its lane.
 template <int PerLane>
-__device__ __forceinline__ void regularized_gram_times(const AlsSideArgs& a, int lane, const float (&v)[PerLane],
-                                                       float (&out)[PerLane]) {
+__device__ __forceinline__ void regularized_gram_times(const AlsSideArgs& a, int lane,
+                                                       const float (&v)[PerLane], float (&out)[PerLane]) {
 #pragma unroll
   for (int i = 0; i < PerLane; ++i) out[i] = 0.0f;
 #pragma unroll
@@ -51,7 +51,8 @@ __device__ __forceinline__ void regularized_gram_times(const AlsSideArgs& a, int
 }
 
 template <int PerLane>
-__device__ __forceinline__ void load_row(const AlsSideArgs& a, std::int32_t column, int lane, float (&y)[PerLane]) {
+__device__ __forceinline__ void load_row(const AlsSideArgs& a, std::int32_t column, int lane,
+                                         float (&y)[PerLane]) {
   const float* __restrict__ row = a.other + static_cast<std::int64_t>(column) * a.k;
 #pragma unroll
   for (int i = 0; i < PerLane; ++i) {
@@ -63,8 +64,7 @@ __device__ __forceinline__ void load_row(const AlsSideArgs& a, std::int32_t colu
 template <int PerLane>
 __global__ void __launch_bounds__(kBlockThreads) als_side_kernel(AlsSideArgs a) {
   const int lane = static_cast<int>(threadIdx.x) % kWarp;
-  const std::int64_t warp_global =
-      (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
+  const std::int64_t warp_global = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const std::int64_t warps = static_cast<std::int64_t>(gridDim.x) * blockDim.x / kWarp;
   const float c1 = a.confidence - 1.0f;
   double acc[1] = {0.0};
@@ -148,7 +148,8 @@ __global__ void __launch_bounds__(kBlockThreads) als_side_kernel(AlsSideArgs a) 
 
 template <int PerLane>
 void launch_for(cudaStream_t stream, const AlsSideArgs& a) {
-  const int grid = static_cast<int>(std::max<std::int64_t>(1, (a.rows + kWarpsPerBlock - 1) / kWarpsPerBlock));
+  const int grid =
+      static_cast<int>(std::max<std::int64_t>(1, (a.rows + kWarpsPerBlock - 1) / kWarpsPerBlock));
   clear_stale_error();
   als_side_kernel<PerLane><<<grid, kBlockThreads, 0, stream>>>(a);
   CINEFACTOR_CUDA_CHECK_LAUNCH();
@@ -157,26 +158,11 @@ void launch_for(cudaStream_t stream, const AlsSideArgs& a) {
 }  // namespace
 
 void launch_als_side(cudaStream_t stream, const AlsSideArgs& a) {
-  switch ((a.k + kWarp - 1) / kWarp) {
-    case 1:
-      return launch_for<1>(stream, a);
-    case 2:
-      return launch_for<2>(stream, a);
-    case 3:
-      return launch_for<3>(stream, a);
-    case 4:
-      return launch_for<4>(stream, a);
-    case 5:
-      return launch_for<5>(stream, a);
-    case 6:
-      return launch_for<6>(stream, a);
-    case 7:
-      return launch_for<7>(stream, a);
-    case kMaxFactorsPerLane:
-      return launch_for<kMaxFactorsPerLane>(stream, a);
-    default:
-      throw InvalidArgument("the CUDA implicit ALS supports rank <= " + std::to_string(kAlsKernelMaxRank) +
-                            ", got " + std::to_string(a.k));
+  const bool launched = dispatch_factors_per_lane<kMaxFactorsPerLane>(
+      a.k, [&](auto per_lane) { launch_for<decltype(per_lane)::value>(stream, a); });
+  if (!launched) {
+    throw InvalidArgument("the CUDA implicit ALS supports rank <= " + std::to_string(kAlsKernelMaxRank) +
+                          ", got " + std::to_string(a.k));
   }
 }
 

@@ -1,10 +1,11 @@
-// Kernels of the CUDA backend's NMF (see nmf_kernels.cuh); reductions as warp_reduce.cuh describes.
+// Kernels of the CUDA backend's NMF (see nmf_kernels.cuh); lane layout and reductions as warp_row.cuh
+// describes.
 #include <algorithm>
 #include <string>
 
 #include "cuda_check.hpp"
 #include "nmf_kernels.cuh"
-#include "warp_reduce.cuh"
+#include "warp_row.cuh"
 
 namespace cinefactor::engine::cuda {
 namespace {
@@ -278,26 +279,11 @@ void launch_masked_side_for(cudaStream_t stream, const MaskedSideArgs& a) {
 }
 
 void launch_masked_side(cudaStream_t stream, const MaskedSideArgs& a) {
-  switch ((a.k + kWarp - 1) / kWarp) {
-    case 1:
-      return launch_masked_side_for<1>(stream, a);
-    case 2:
-      return launch_masked_side_for<2>(stream, a);
-    case 3:
-      return launch_masked_side_for<3>(stream, a);
-    case 4:
-      return launch_masked_side_for<4>(stream, a);
-    case 5:
-      return launch_masked_side_for<5>(stream, a);
-    case 6:
-      return launch_masked_side_for<6>(stream, a);
-    case 7:
-      return launch_masked_side_for<7>(stream, a);
-    case kMaxFactorsPerLane:
-      return launch_masked_side_for<kMaxFactorsPerLane>(stream, a);
-    default:
-      throw InvalidArgument("the CUDA masked NMF supports rank <= " + std::to_string(kMaskedKernelMaxRank) +
-                            ", got " + std::to_string(a.k));
+  const bool launched = dispatch_factors_per_lane<kMaxFactorsPerLane>(
+      a.k, [&](auto per_lane) { launch_masked_side_for<decltype(per_lane)::value>(stream, a); });
+  if (!launched) {
+    throw InvalidArgument("the CUDA masked NMF supports rank <= " + std::to_string(kMaskedKernelMaxRank) +
+                          ", got " + std::to_string(a.k));
   }
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <random>
 
+#include "backend_kinds.hpp"
 #include "cinefactor/device.hpp"
 #include "cinefactor/error.hpp"
 #include "cinefactor/model_file.hpp"
@@ -107,19 +108,6 @@ void expect_relative(double got, double want, double tolerance, const std::strin
   EXPECT_LE(std::abs(got - want), tolerance * std::abs(want)) << what << ": got " << got << ", want " << want;
 }
 
-struct OnCpu {
-  static std::string unavailable() { return {}; }
-  static std::unique_ptr<Backend> make() { return engine::make_cpu_backend(0); }
-};
-
-struct OnCuda {
-  static std::string unavailable() {
-    const CudaProbe probe = probe_cuda();
-    return probe.devices.empty() ? "no usable CUDA device: " + probe.reason : std::string();
-  }
-  static std::unique_ptr<Backend> make() { return engine::make_cuda_backend(probe_cuda().devices.front().index); }
-};
-
 template <typename Kind>
 class AlsBackendTest : public ::testing::Test {
  protected:
@@ -130,15 +118,7 @@ class AlsBackendTest : public ::testing::Test {
   std::unique_ptr<Backend> backend_;
 };
 
-using Backends = ::testing::Types<OnCpu, OnCuda>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return std::is_same_v<T, OnCpu> ? "cpu" : "cuda";
-  }
-};
-TYPED_TEST_SUITE(AlsBackendTest, Backends, BackendNames);
+TYPED_TEST_SUITE(AlsBackendTest, test::Backends, test::BackendNames);
 
 // The reported loss is the objective over the full matrix, recomputed densely from the returned
 // factors; it never increases (every CG step lowers its row's quadratic); and it matches the CPU.
@@ -149,7 +129,8 @@ TYPED_TEST(AlsBackendTest, LossIsTheDenseObjectiveAndNeverIncreases) {
   engine::AlsFactors reference = f;
   const auto log = this->backend_->implicit_als(x, s, f, iterations(kIterations));
   ASSERT_EQ(log.iterations, kIterations);
-  expect_relative(log.loss_history.back(), dense_loss(x, s, f), kDenseLossTolerance, "reported vs dense loss");
+  expect_relative(log.loss_history.back(), dense_loss(x, s, f), kDenseLossTolerance,
+                  "reported vs dense loss");
   for (std::size_t i = 1; i < log.loss_history.size(); ++i) {
     EXPECT_LE(log.loss_history[i], log.loss_history[i - 1] * (1.0 + 1e-6)) << "iteration " << i + 1;
   }
@@ -173,8 +154,8 @@ TYPED_TEST(AlsBackendTest, ManyCgStepsReachTheExactRowSolutions) {
   const Eigen::MatrixXd yd = as_dense(f.movies);
   for (std::int32_t j = 0; j < x.n_movies(); ++j) {
     const Eigen::VectorXd cj = d.c.col(j);
-    const Eigen::MatrixXd a = xd.transpose() * cj.asDiagonal() * xd +
-                              s.l2 * Eigen::MatrixXd::Identity(kRank, kRank);
+    const Eigen::MatrixXd a =
+        xd.transpose() * cj.asDiagonal() * xd + s.l2 * Eigen::MatrixXd::Identity(kRank, kRank);
     const Eigen::VectorXd b = xd.transpose() * (cj.array() * d.p.col(j).array()).matrix();
     const Eigen::VectorXd exact = a.ldlt().solve(b);
     EXPECT_LE((yd.row(j).transpose() - exact).norm(), kExactSolveTolerance * std::max(1.0, exact.norm()))
@@ -184,12 +165,12 @@ TYPED_TEST(AlsBackendTest, ManyCgStepsReachTheExactRowSolutions) {
 
 // A row without a positive rating has the solution 0.
 TYPED_TEST(AlsBackendTest, RowsWithoutPositivesAreZero) {
-  std::vector<RatingEntry> entries{{1, 1, 5.0f, 0}, {1, 2, 4.0f, 0}, {2, 1, 2.0f, 0}, {2, 3, 1.0f, 0},
-                                   {3, 2, 4.5f, 0}, {3, 3, 3.0f, 0}};
+  std::vector<RatingEntry> entries{{1, 1, 5.0f, 0}, {1, 2, 4.0f, 0}, {2, 1, 2.0f, 0},
+                                   {2, 3, 1.0f, 0}, {3, 2, 4.5f, 0}, {3, 3, 3.0f, 0}};
   const RatingMatrix x = RatingMatrix::from_entries(std::move(entries));
   engine::AlsFactors f = initial(x, 2, 1);
   this->backend_->implicit_als(x, {1.0f, 0.1f, 4.0f, 3}, f, iterations(2));
-  for (float v : f.users.row(1)) EXPECT_EQ(v, 0.0f);  // user 2 rated nothing >= 4
+  for (float v : f.users.row(1)) EXPECT_EQ(v, 0.0f);   // user 2 rated nothing >= 4
   for (float v : f.movies.row(2)) EXPECT_EQ(v, 0.0f);  // movie 3 got nothing >= 4
 }
 
@@ -199,7 +180,7 @@ TEST(AlsBackendChecks, RefuseBadSettings) {
   engine::AlsFactors f = initial(x, 2, 1);
   EXPECT_THROW(cpu->implicit_als(x, {1.0f, 0.0f, 4.0f, 3}, f, iterations(1)), InvalidArgument);   // l2 = 0
   EXPECT_THROW(cpu->implicit_als(x, {-1.0f, 1.0f, 4.0f, 3}, f, iterations(1)), InvalidArgument);  // alpha < 0
-  EXPECT_THROW(cpu->implicit_als(x, {1.0f, 1.0f, 4.0f, 0}, f, iterations(1)), InvalidArgument);   // no CG step
+  EXPECT_THROW(cpu->implicit_als(x, {1.0f, 1.0f, 4.0f, 0}, f, iterations(1)), InvalidArgument);  // no CG step
   engine::AlsFactors wrong{DenseMatrix(3, 2), DenseMatrix(10, 2)};
   EXPECT_THROW(cpu->implicit_als(x, {1.0f, 1.0f, 4.0f, 3}, wrong, iterations(1)), InvalidArgument);
 }
@@ -264,7 +245,8 @@ TEST_F(AlsRecommender, FoldInSolvesTheTrainingObjectiveExactly) {
     c[j] = 4.0;  // 1 + alpha
     p[j] = 1.0;
   }
-  const Eigen::MatrixXd a = y.transpose() * c.asDiagonal() * y + 0.8 * Eigen::MatrixXd::Identity(kRank, kRank);
+  const Eigen::MatrixXd a =
+      y.transpose() * c.asDiagonal() * y + 0.8 * Eigen::MatrixXd::Identity(kRank, kRank);
   const Eigen::VectorXd exact = a.ldlt().solve(y.transpose() * (c.array() * p.array()).matrix());
   ASSERT_EQ(folded.factors.size(), static_cast<std::size_t>(kRank));
   for (int f = 0; f < kRank; ++f) EXPECT_NEAR(folded.factors[static_cast<std::size_t>(f)], exact[f], 1e-4);

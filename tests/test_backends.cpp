@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "backend_kinds.hpp"
 #include "cinefactor/device.hpp"
 #include "cinefactor/error.hpp"
 #include "cinefactor/evaluation.hpp"
@@ -144,22 +145,8 @@ int overlap(const A& a, const B& b) {
 // ---------------------------------------------------------------------------------------------------
 // Backends
 
-struct OnCpu {
-  static constexpr Device kDevice = Device::cpu;
-  static std::string unavailable() { return {}; }
-  static std::unique_ptr<Backend> make() { return engine::make_cpu_backend(0); }
-};
-
-struct OnCuda {
-  static constexpr Device kDevice = Device::cuda;
-  static std::string unavailable() {
-    const CudaProbe probe = probe_cuda();
-    return probe.devices.empty() ? "no usable CUDA device: " + probe.reason : std::string();
-  }
-  static std::unique_ptr<Backend> make() {
-    return engine::make_cuda_backend(probe_cuda().devices.front().index);
-  }
-};
+using test::OnCpu;
+using test::OnCuda;
 
 template <typename Kind>
 class BackendTest : public ::testing::Test {
@@ -192,15 +179,7 @@ class BackendTest : public ::testing::Test {
   std::unique_ptr<Backend> reference_;
 };
 
-using Backends = ::testing::Types<OnCpu, OnCuda>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return std::is_same_v<T, OnCpu> ? "cpu" : "cuda";
-  }
-};
-TYPED_TEST_SUITE(BackendTest, Backends, BackendNames);
+TYPED_TEST_SUITE(BackendTest, test::Backends, test::BackendNames);
 
 TYPED_TEST(BackendTest, NmfZeroMatchesTheCpuAndItsOwnLoss) {
   const RatingMatrix x = fixture();

@@ -189,10 +189,10 @@ class Recommender {
 
   enum class FoldKind { none, user_bias, masked_nnls, sklearn_transform, projection, implicit_als };
   FoldKind kind_ = FoldKind::none;
-  double l2_user_ = 0.0;  // masked NMF
-  double l2_bias_ = 0.0;  // masked NMF with biases, bias model
-  double als_l2_ = 0.0;             // implicit ALS
-  double als_confidence_ = 0.0;     // implicit ALS: 1 + alpha
+  double l2_user_ = 0.0;             // masked NMF
+  double l2_bias_ = 0.0;             // masked NMF with biases, bias model
+  double als_l2_ = 0.0;              // implicit ALS
+  double als_confidence_ = 0.0;      // implicit ALS: 1 + alpha
   float positive_threshold_ = 0.0f;  // implicit ALS
   int transform_max_iterations_ = 0;
   double transform_tolerance_ = 0.0;

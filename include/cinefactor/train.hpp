@@ -45,9 +45,9 @@ struct TrainOptions {
   // confidence 1 + alpha; every other pair is a zero with confidence 1. Defaults tuned at k = 64 on one
   // split seed of ml-latest-small (41) and reported on others (42-46): see README.
   float alpha = 10.0f;
-  float als_l2 = 60.0f;              // L2 weight on every user and movie factor vector
-  float positive_threshold = 4.0f;   // ratings at or above are positive feedback
-  int cg_steps = 3;                  // conjugate-gradient steps per row and iteration
+  float als_l2 = 60.0f;             // L2 weight on every user and movie factor vector
+  float positive_threshold = 4.0f;  // ratings at or above are positive feedback
+  int cg_steps = 3;                 // conjugate-gradient steps per row and iteration
 
   // Randomized SVD
   int oversamples = 10;

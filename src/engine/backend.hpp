@@ -1,7 +1,7 @@
 // The Backend interface: everything that runs on a compute device, implemented by the CPU backend
 // (cpu/, OpenMP + Eigen) and the CUDA backend (cuda/). It factorizes (NMF, both objectives; implicit ALS;
-// randomized SVD) and ranks (the k best movies of many users at once). train() and the evaluation reach a backend
-// through the device policy (device_policy.hpp), so neither knows which one ran; tests and benchmarks
+// randomized SVD) and ranks (the k best movies of many users at once). train() and the evaluation reach a
+// backend through the device policy (device_policy.hpp), so neither knows which one ran; tests and benchmarks
 // drive this interface directly.
 #pragma once
 

@@ -25,12 +25,14 @@ void check_als_factors(const RatingMatrix& ratings, const AlsSettings& settings,
   if (f.users.rows != ratings.n_users() || f.movies.rows != ratings.n_movies()) {
     throw InvalidArgument("ALS factors do not match the rating matrix: X is " + std::to_string(f.users.rows) +
                           " x " + std::to_string(f.users.cols) + ", Y " + std::to_string(f.movies.rows) +
-                          " x " + std::to_string(f.movies.cols) + " for " + std::to_string(ratings.n_users()) +
-                          " users x " + std::to_string(ratings.n_movies()) + " movies");
+                          " x " + std::to_string(f.movies.cols) + " for " +
+                          std::to_string(ratings.n_users()) + " users x " +
+                          std::to_string(ratings.n_movies()) + " movies");
   }
   if (!(settings.alpha >= 0.0f) || !std::isfinite(settings.alpha))
     throw InvalidArgument("ALS alpha must be a number >= 0");
-  if (!(settings.l2 > 0.0f) || !std::isfinite(settings.l2)) throw InvalidArgument("ALS l2 must be a number > 0");
+  if (!(settings.l2 > 0.0f) || !std::isfinite(settings.l2))
+    throw InvalidArgument("ALS l2 must be a number > 0");
   if (!std::isfinite(settings.positive_threshold))
     throw InvalidArgument("ALS positive threshold must be a finite number");
   if (settings.cg_steps < 1) throw InvalidArgument("ALS cg_steps must be >= 1");

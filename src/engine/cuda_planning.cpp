@@ -46,7 +46,8 @@ CudaMemoryPlan estimate_cuda_memory(const CudaWorkload& w) {
       plan.factor_bytes = (w.users + w.movies) * k * kFloat;
       // The regularized Gram matrix in float and double, and the per-block Gram products; the CG vectors
       // live in registers.
-      plan.work_bytes = k * k * (kFloat + kDouble) + kCudaGramBlocks * k * k * kFloat + kScalarSlots * kDouble;
+      plan.work_bytes =
+          k * k * (kFloat + kDouble) + kCudaGramBlocks * k * k * kFloat + kScalarSlots * kDouble;
       break;
     case CudaJob::svd: {
       const std::int64_t l = std::min<std::int64_t>(k + w.oversamples, std::min(w.users, w.movies));

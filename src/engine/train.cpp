@@ -38,7 +38,8 @@ void validate(const RatingMatrix& ratings, const TrainOptions& o) {
   if (o.algorithm == Algorithm::als) {
     if (!(o.alpha >= 0.0f) || !std::isfinite(o.alpha)) throw InvalidArgument("alpha must be a number >= 0");
     if (!(o.als_l2 > 0.0f) || !std::isfinite(o.als_l2)) throw InvalidArgument("als_l2 must be a number > 0");
-    if (!std::isfinite(o.positive_threshold)) throw InvalidArgument("positive_threshold must be a finite number");
+    if (!std::isfinite(o.positive_threshold))
+      throw InvalidArgument("positive_threshold must be a finite number");
     if (o.cg_steps < 1) throw InvalidArgument("cg_steps must be >= 1, got " + std::to_string(o.cg_steps));
   }
   if (o.algorithm == Algorithm::nmf || o.algorithm == Algorithm::svd) {

@@ -1,6 +1,7 @@
 // Explanations: how much each rated movie contributed to a recommendation. SVD scores decompose
-// exactly over the rated movies, and so do implicit-ALS scores (over the positive ratings); NMF gets an attribution (rating times the cosine of the factor rows)
-// over the movies rated at or above the visitor's mean; models without factors explain nothing.
+// exactly over the rated movies, and so do implicit-ALS scores (over the positive ratings); NMF gets an
+// attribution (rating times the cosine of the factor rows) over the movies rated at or above the visitor's
+// mean; models without factors explain nothing.
 #include <algorithm>
 #include <cmath>
 
@@ -42,7 +43,8 @@ std::vector<Contribution> Recommender::contributions_resolved(std::span<const Vi
     // c (y_j^T A^-1 y_i), exactly.
     const AlsSystem system = als_system(ratings, rated);
     const auto kk = static_cast<Eigen::Index>(k);
-    const Eigen::VectorXd z = system.a.solve(Eigen::Map<const Eigen::VectorXf>(target.data(), kk).cast<double>());
+    const Eigen::VectorXd z =
+        system.a.solve(Eigen::Map<const Eigen::VectorXf>(target.data(), kk).cast<double>());
     for (std::size_t i = 0; i < ratings.size(); ++i) {
       if (!system.positive[i]) continue;
       const auto j = static_cast<std::size_t>(rated[i]);
