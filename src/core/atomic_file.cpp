@@ -297,20 +297,18 @@ void StagedDirectory::replace_target(const fs::path& source) {
   if (errno != EINVAL && errno != ENOSYS) {
     throw IoError("cannot replace " + target_.string() + ": " + errno_text(errno));
   }
-  // No atomic exchange on this file system: move the old tree aside first.
-  ScopedPath old(temp_sibling(target_));
-  if (::rename(target_.c_str(), old.path().c_str()) != 0) {
-    const int err = errno;
-    old.release();
-    throw IoError("cannot move " + target_.string() + " away: " + errno_text(err));
+  // No atomic exchange on this file system: move the old tree aside first. The aside name is not a
+  // ScopedPath until the new tree is in place: a signal in between must not remove the only copy.
+  const fs::path aside = temp_sibling(target_);
+  if (::rename(target_.c_str(), aside.c_str()) != 0) {
+    throw IoError("cannot move " + target_.string() + " away: " + errno_text(errno));
   }
   if (::rename(source.c_str(), target_.c_str()) != 0) {
     const int err = errno;
-    const fs::path aside = old.path();
-    old.release();                             // never remove the old tree on failure:
-    ::rename(aside.c_str(), target_.c_str());  // put it back where it was
+    ::rename(aside.c_str(), target_.c_str());  // never remove the old tree on failure: put it back
     throw IoError("cannot rename " + source.string() + " to " + target_.string() + ": " + errno_text(err));
   }
+  ScopedPath old(aside);  // removed now
 }
 
 }  // namespace cinefactor
