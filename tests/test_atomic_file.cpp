@@ -58,7 +58,9 @@ TEST(AtomicFileSignals, SigintAndSigtermRemoveTheTemporariesOfWritesInProgress) 
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFSIGNALED(status)) << "status " << status;
-    if (WIFSIGNALED(status)) EXPECT_EQ(WTERMSIG(status), sig) << "the signal still ends the process";
+    if (WIFSIGNALED(status)) {
+      EXPECT_EQ(WTERMSIG(status), sig) << "the signal still ends the process";
+    }
     EXPECT_TRUE(hidden_entries(dir.path()).empty())
         << "left behind: " << testing::PrintToString(hidden_entries(dir.path()));
     EXPECT_FALSE(std::filesystem::exists(dir / "model.cfm"));
