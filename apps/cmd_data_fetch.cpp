@@ -6,6 +6,7 @@
 
 #include "cinefactor/fetch.hpp"
 #include "commands.hpp"
+#include "flag_checks.hpp"
 
 namespace cinefactor::cli {
 namespace {
@@ -97,10 +98,10 @@ void register_data_fetch(CLI::App& data) {
                   "Dataset registry JSON to use instead of the built-in copy of datasets/movielens.json");
   cmd->add_option("--connect-timeout", args->connect_timeout_s, "Seconds to connect to the server")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--read-timeout", args->read_timeout_s, "Seconds without data before a download fails")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->callback([args] {
     const DatasetRegistry registry =

@@ -11,6 +11,7 @@
 #include "cinefactor/dataset.hpp"
 #include "cinefactor/error.hpp"
 #include "commands.hpp"
+#include "flag_checks.hpp"
 
 namespace cinefactor::cli {
 namespace {
@@ -146,7 +147,7 @@ void register_data_info(CLI::App& data) {
                 "Skip (and count) malformed lines instead of stopping");
   cmd->add_option("--top", opts->top, "How many most-rated movies to list")
       ->default_val(kDefaultTop)
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmd->callback([opts] {
     LoadOptions load;
     load.use_cache = !opts->no_cache;

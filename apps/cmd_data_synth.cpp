@@ -7,6 +7,7 @@
 
 #include "cinefactor/synth.hpp"
 #include "commands.hpp"
+#include "flag_checks.hpp"
 
 namespace cinefactor::cli {
 
@@ -27,12 +28,13 @@ void register_data_synth(CLI::App& data) {
       ->check(CLI::IsMember(names))
       ->capture_default_str();
   cmd->add_option("--seed", flags->options.seed, "Random seed; the same preset and seed give identical files")
+      ->check(unsigned_integer())
       ->capture_default_str();
   cmd->add_option("--out", flags->out, "Output directory (created; must not exist or be empty)")->required();
   cmd->add_flag("--force", flags->options.force, "Replace a non-empty output directory (atomically)");
   cmd->add_option("--threads", flags->options.threads,
                   "Worker threads (0 = all cores); the output does not depend on it")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print one JSON object");
   cmd->callback([flags] {

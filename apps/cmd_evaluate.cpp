@@ -7,6 +7,7 @@
 
 #include "cinefactor/evaluation.hpp"
 #include "commands.hpp"
+#include "flag_checks.hpp"
 #include "train_flags.hpp"
 
 namespace cinefactor::cli {
@@ -43,6 +44,7 @@ void register_evaluate_command(CLI::App& app) {
       ->check(CLI::Range(2, 255))
       ->capture_default_str();
   cmd->add_option("--split-seed", args->split_seed, "Seed of the split / fold assignment")
+      ->check(unsigned_integer())
       ->capture_default_str();
   cmd->add_option("--at", args->ks, "Cut-offs k of the ranking metrics (repeatable)")
       ->check(CLI::Range(1, 100000))
@@ -52,7 +54,7 @@ void register_evaluate_command(CLI::App& app) {
   cmd->add_option(
          "--min-ratings", args->min_ratings,
          "Rank only movies with at least this many training ratings (the recommender's popularity floor)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object (keys: metrics, metrics_std, fit_seconds, ...)");
   cmd->callback([args] {

@@ -11,6 +11,7 @@
 #include "cinefactor/recommender.hpp"
 #include "commands.hpp"
 #include "core/rating_grid.hpp"
+#include "flag_checks.hpp"
 
 namespace cinefactor::cli {
 namespace {
@@ -82,7 +83,7 @@ void register_recommend_command(CLI::App& app) {
                   "No movies with any of these genres (repeatable)");
   cmd->add_option("--min-ratings", args->filters.min_ratings,
                   "Only movies with at least this many ratings in the training data")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("-n,--top", args->n, "How many recommendations")
       ->check(CLI::Range(1, 1000))

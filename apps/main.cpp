@@ -1,14 +1,19 @@
 // Entry point of the `cinefactor` CLI. Exit codes: 0 success, 2 usage error, 1 runtime error
 // (one line on stderr).
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "cinefactor/progress.hpp"
 #include "commands.hpp"
+#include "core/atomic_file.hpp"
+#include "core/text.hpp"
 
 namespace {
 
@@ -23,6 +28,19 @@ void setup_logging(bool quiet, bool verbose) {
   cinefactor::Progress::set_quiet(quiet);
 }
 
+// One line for a word the top level does not know: CLI11 would only say that a subcommand is required.
+void refuse_unknown(const CLI::App& app, const std::string& word) {
+  std::vector<std::string> commands;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    commands.push_back(sub->get_name());
+  const bool flag = word.starts_with('-');
+  std::fprintf(
+      stderr, "cinefactor: unknown %s \"%s\" (%s %s); see cinefactor --help\n", flag ? "flag" : "command",
+      cinefactor::text::escape_control(word).c_str(),
+      flag ? "flags before the command: --help, --version, --quiet, --verbose; commands:" : "commands:",
+      fmt::format("{}", fmt::join(commands, ", ")).c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -35,6 +53,15 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "Print debug log lines");
   app.require_subcommand(1);
   app.parse_complete_callback([&] { setup_logging(quiet, verbose); });
+  app.failure_message([](const CLI::App* failed, const CLI::Error& e) {
+    // As CLI::FailureMessage::simple, with the message (which quotes what was typed) escaped.
+    std::string out = cinefactor::text::escape_control(e.what()) + "\n";
+    if (const auto* help = failed->get_help_ptr())
+      out += "Run with " + help->get_name() + " for more information.\n";
+    return out;
+  });
+  // Ctrl-C or a kill during a write leaves no hidden temporary behind (serve waits for its signals).
+  cinefactor::remove_temporaries_on_signal();
 
   cinefactor::cli::register_device_command(app);
   cinefactor::cli::register_data_commands(app);
@@ -52,11 +79,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    const auto unknown = app.remaining();
+    if (app.get_subcommands().empty() && !unknown.empty()) {
+      refuse_unknown(app, unknown.front());
+    } else {
+      app.exit(e);
+    }
     return kExitUsageError;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "cinefactor: error: %s\n", e.what());
+    std::fprintf(stderr, "cinefactor: error: %s\n", cinefactor::text::escape_control(e.what()).c_str());
     return kExitRuntimeError;
   }
   return 0;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "flag_checks.hpp"
+
 namespace cinefactor::cli {
 
 void add_train_flags(CLI::App* cmd, TrainFlags& f) {
@@ -22,11 +24,13 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
       ->capture_default_str();
   cmd->add_option("--tol", o.tolerance,
                   "Stop when the relative loss change falls below this (0 = run all iterations)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
-  cmd->add_option("--seed", o.seed, "Random seed (initialization, SVD test matrix)")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Random seed (initialization, SVD test matrix)")
+      ->check(unsigned_integer())
+      ->capture_default_str();
   cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option(
          "--device", f.device,
@@ -44,14 +48,14 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
       ->check(CLI::IsMember(init_names()))
       ->capture_default_str();
   cmd->add_option("--l2-user", o.l2_user, "masked NMF: L2 weight on user factors")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--l2-movie", o.l2_movie, "masked NMF: L2 weight on movie factors")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_flag("--biases", o.biases, "masked NMF: also learn user and movie biases");
   cmd->add_option("--l2-bias", o.l2_bias, "masked NMF with --biases, and bias: L2 weight on the biases")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--alpha", o.alpha, "als: confidence of a positive rating is 1 + alpha")
       ->check(CLI::NonNegativeNumber)

@@ -297,6 +297,18 @@ TEST(FetchMd5, KnownDigests) {
   EXPECT_THROW(md5_file(tmp / "absent"), IoError);
 }
 
+// A FIFO given as --from or --registry is refused at once (reading it would wait for a writer forever).
+TEST(FetchInputs, AFifoIsRefusedNotWaitedOn) {
+  TempDir tmp;
+  ASSERT_EQ(::mkfifo((tmp / "fifo").c_str(), 0600), 0);
+  EXPECT_THAT(
+      [&] { md5_file(tmp / "fifo"); },
+      testing::ThrowsMessage<IoError>(testing::HasSubstr("fifo is a FIFO (named pipe), not a regular file")));
+  EXPECT_THAT(
+      [&] { load_registry(tmp / "fifo"); },
+      testing::ThrowsMessage<IoError>(testing::HasSubstr("fifo is a FIFO (named pipe), not a regular file")));
+}
+
 TEST(FetchUnpack, WritesEveryEntry) {
   TempDir tmp;
   make_zip(tmp / "a.zip",

@@ -7,8 +7,12 @@
 // Never regenerate it for a new format version: add model_v2.cfm and keep v1 loading.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstring>
+#include <functional>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "cinefactor/error.hpp"
@@ -275,11 +279,116 @@ TEST(ModelFileRefuses, ForeignFiles) {
   expect_refused("CF", "truncated");  // a prefix of the magic: too short to say more
 }
 
+// The checksum recomputed after an edit: what a writer of another version, or a forger, produces.
+std::string resealed(std::string bytes) {
+  const auto sum = fnv1a64(std::string_view(bytes).substr(0, bytes.size() - 8));
+  std::memcpy(bytes.data() + bytes.size() - 8, &sum, 8);
+  return bytes;
+}
+
+// The file with its JSON header edited by `edit` and everything after it moved to the new data start,
+// checksum and lengths right: a file that passes every check but the ones of its contents.
+std::string with_header(const std::string& bytes, const std::function<void(nlohmann::json&)>& edit) {
+  std::uint32_t length = 0;
+  std::memcpy(&length, bytes.data() + 12, 4);
+  auto header = nlohmann::json::parse(bytes.substr(24, length));
+  edit(header);
+  const std::string text = header.dump();
+  const auto align = [](std::size_t n) { return (n + 63) / 64 * 64; };
+  const std::size_t old_start = align(24 + length);
+  const std::string data = bytes.substr(old_start, bytes.size() - 8 - old_start);
+  const std::size_t start = align(24 + text.size());
+  std::string out(start + data.size() + 8, '\0');
+  std::memcpy(out.data(), bytes.data(), 12);  // magic and version
+  const auto new_length = static_cast<std::uint32_t>(text.size());
+  const auto total = static_cast<std::uint64_t>(out.size());
+  std::memcpy(out.data() + 12, &new_length, 4);
+  std::memcpy(out.data() + 16, &total, 8);
+  std::memcpy(out.data() + 24, text.data(), text.size());
+  std::memcpy(out.data() + start, data.data(), data.size());
+  return resealed(out);
+}
+
+nlohmann::json& section_entry(nlohmann::json& header, const std::string& name) {
+  for (auto& s : header.at("sections")) {
+    if (s.at("name") == name) return s;
+  }
+  throw std::runtime_error("no section " + name);
+}
+
 TEST(ModelFileRefuses, NewerVersions) {
   auto bytes = file_bytes();
   const std::uint32_t newer = kModelFormatVersion + 1;
   std::memcpy(bytes.data() + 8, &newer, 4);
-  expect_refused(bytes, "version 2 is newer");
+  expect_refused(resealed(bytes), "version 2 is newer than this build reads");
+}
+
+// A flipped bit in the version field is damage, not a newer file: the checksum says which.
+TEST(ModelFileRefuses, ADamagedVersionByteIsCalledDamaged) {
+  for (const std::size_t at : {std::size_t{8}, std::size_t{11}}) {
+    SCOPED_TRACE(at);
+    auto bytes = file_bytes();
+    bytes[at] = static_cast<char>(bytes[at] ^ 0x40);
+    expect_refused(bytes,
+                   "is not one this build knows, and the file's checksum does not check out: the "
+                   "file is damaged)");
+    expect_refused(bytes.substr(0, bytes.size() - 1), "the file's length does not check out");
+  }
+}
+
+// Files whose checksum is right but whose contents break an invariant of docs/model-format.md.
+TEST(ModelFileRefuses, InconsistentContentsBehindAValidChecksum) {
+  const auto golden = serialize_model(golden_model());
+  // n_movies x rank = 4 x 2^63 wraps to 0: before the check it was served as a rank-0 model.
+  expect_refused(with_header(golden,
+                             [](nlohmann::json& h) {
+                               h["rank"] = std::uint64_t{1} << 63;
+                               h["user_factor_rows"] = 0;
+                               section_entry(h, "user_factors")["count"] = 0;
+                               section_entry(h, "movie_factors")["count"] = 0;
+                               section_entry(h, "singular_values")["count"] = 0;
+                             }),
+                 "rank 9223372036854775808 is out of range");
+  expect_refused(with_header(golden, [](nlohmann::json& h) { h["n_users"] = std::uint64_t{1} << 32; }),
+                 "n_users 4294967296 is out of range");
+
+  auto model = golden_model();
+  model.movie_ids[2] = 2;  // 1, 2, 2, 10
+  model.catalog[2].movie.id = 2;
+  expect_refused(serialize_model(model), "movie ids are not strictly ascending");
+  model = golden_model();
+  model.user_ids = {3, 3, 21};
+  expect_refused(serialize_model(model), "user ids are not strictly ascending");
+  model = golden_model();
+  model.movie_factors(1, 1) = std::numeric_limits<float>::quiet_NaN();
+  expect_refused(serialize_model(model), "movie factors hold a NaN or an infinity");
+  model = golden_model();
+  model.user_factors(0, 0) = std::numeric_limits<float>::infinity();
+  expect_refused(serialize_model(model), "user factors hold a NaN or an infinity");
+  model = golden_model();
+  model.movie_bias[3] = -std::numeric_limits<float>::infinity();
+  expect_refused(serialize_model(model), "movie biases hold a NaN or an infinity");
+  model = golden_model();
+  model.singular_values = {3.25f, 12.5f};
+  expect_refused(serialize_model(model), "singular values are not non-negative and descending");
+  model = golden_model();
+  model.catalog[1].movie.title = "Tom \xff Jerry";
+  expect_refused(serialize_model(model), "the title of movie 2 is not valid UTF-8");
+  model = golden_model();
+  model.catalog[0].rating_count = -4;
+  expect_refused(serialize_model(model), "a catalog rating count is negative");
+}
+
+// What is at a model path but is not a regular file is refused at once, with what it is.
+TEST(ModelFileRefuses, WhatIsNotARegularFile) {
+  test::TempDir dir;
+  std::filesystem::create_directory(dir / "dir.cfm");
+  EXPECT_THAT([&] { load_model(dir / "dir.cfm"); },
+              ::testing::ThrowsMessage<IoError>(HasSubstr("dir.cfm is a directory, not a regular file")));
+  ASSERT_EQ(::mkfifo((dir / "fifo.cfm").c_str(), 0600), 0);
+  EXPECT_THAT(
+      [&] { load_model(dir / "fifo.cfm"); },  // no writer: an open without O_NONBLOCK blocks
+      ::testing::ThrowsMessage<IoError>(HasSubstr("fifo.cfm is a FIFO (named pipe), not a regular file")));
 }
 
 TEST(ModelFileRefuses, MissingFileIsAnIoError) {

@@ -92,10 +92,14 @@ struct CliResult {
   std::string err;
 };
 
-// Runs the built `cinefactor` binary with `args` (each shell-quoted here) and captures its output.
-inline CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "") {
+// Runs the built `cinefactor` binary with `args` (each shell-quoted here) and captures its output. With
+// `timeout_s` > 0 a run that has not ended by then is killed (exit code 124): a test of something that
+// must not hang fails instead of stalling the suite.
+inline CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
+                         int timeout_s = 0) {
   TempDir tmp;
-  std::string cmd = std::string("'") + CINEFACTOR_BINARY + "'";
+  std::string cmd = timeout_s > 0 ? "timeout -k 5 " + std::to_string(timeout_s) + " " : std::string();
+  cmd += std::string("'") + CINEFACTOR_BINARY + "'";
   for (const auto& a : args) {
     std::string q = "'";
     for (char c : a) q += (c == '\'') ? std::string("'\\''") : std::string(1, c);

@@ -8,10 +8,13 @@
 
 namespace cinefactor {
 
-// Base of every error cinefactor throws on purpose.
+// Base of every error cinefactor throws on purpose. A message may quote input (a data line, a file name,
+// a flag's value), so its control characters are escaped here, once for every error: a CR, a NUL or a
+// terminal escape sequence from a file is shown as \r, \0, \x1B, never acted on.
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& what);
+  explicit Error(const char* what);
 };
 
 // Bad input text: a data file line that does not parse. what() is "file:line: message".

@@ -4,7 +4,10 @@
 // failure or a crash leaves the old target (or nothing) in place, plus at worst a temporary whose name
 // says which process left it, so that remove_stale_temporaries() can clear it later.
 //
-// Every temporary is named by temp_sibling(): ".NAME.tmp-PID-UNIQUE" beside the target NAME.
+// Every temporary is named by temp_sibling(): ".NAME.tmp-PID-UNIQUE" beside the target NAME. Each
+// AtomicFile and StagedDirectory first sweeps the temporaries of its target that dead processes left
+// (remove_stale_temporaries), and a process that called remove_temporaries_on_signal() removes its own
+// when SIGINT or SIGTERM ends it.
 #pragma once
 
 #include <cstdint>
@@ -23,27 +26,36 @@ std::filesystem::path temp_sibling(const std::filesystem::path& target);
 // cannot be listed or a stale temporary cannot be removed.
 std::vector<std::filesystem::path> remove_stale_temporaries(const std::filesystem::path& target);
 
+// Installs SIGINT and SIGTERM handlers that remove (recursively) every temporary this process holds
+// open, the live ScopedPaths, and then let the signal end the process as it would have (the exit status
+// still says "killed by SIGINT"). The handler is async-signal-safe: it only unlinks and reads
+// directories. The CLI calls this once at start; a program that waits for these signals itself (the
+// server's sigwait loop) gets nothing from it and loses nothing.
+void remove_temporaries_on_signal();
+
 // fsyncs a file or directory by path; throws IoError on failure.
 void fsync_path(const std::filesystem::path& path);
 // fsyncs every directory under `root`, then `root` itself: their entries become durable.
 void fsync_tree(const std::filesystem::path& root);
 
-// A path removed (recursively) at scope exit unless released.
+// A path removed (recursively) at scope exit unless released, and by remove_temporaries_on_signal()'s
+// handler while it is held.
 class ScopedPath {
  public:
-  explicit ScopedPath(std::filesystem::path path) : path_(std::move(path)) {}
+  explicit ScopedPath(std::filesystem::path path);
   ~ScopedPath() { remove(); }
   ScopedPath(const ScopedPath&) = delete;
   ScopedPath& operator=(const ScopedPath&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
   // Keeps the path: it is no longer removed.
-  void release() { path_.clear(); }
+  void release();
   // Removes it now (a warning, not an exception, when that fails) and forgets it.
   void remove();
 
  private:
   std::filesystem::path path_;
+  int signal_slot_ = -1;  // its entry in the table the signal handler reads (-1: table full)
 };
 
 // A file written from start to end and made durable by close(): flush, fsync, close.

@@ -2,13 +2,18 @@
 
 #include <utility>
 
+#include "core/text.hpp"
+
 namespace cinefactor {
+
+Error::Error(const std::string& what) : std::runtime_error(text::escape_control(what)) {}
+Error::Error(const char* what) : Error(std::string(what)) {}
 
 ParseError::ParseError(std::string file, std::int64_t line, const std::string& message)
     : Error(file + ":" + std::to_string(line) + ": " + message),
       file_(std::move(file)),
       line_(line),
-      message_(message) {}
+      message_(text::escape_control(message)) {}
 
 CudaError::CudaError(std::string call, std::string status_name, std::string status_text, std::string file,
                      int line)

@@ -1,5 +1,7 @@
 #include "core/text.hpp"
 
+#include <fmt/format.h>
+
 #include <cctype>
 
 namespace cinefactor::text {
@@ -123,6 +125,41 @@ std::vector<std::string> wrap_words(std::string_view s, std::size_t width, std::
     last += "\u2026";
   }
   return lines;
+}
+
+std::string escape_control(std::string_view s) {
+  constexpr unsigned char kDelete = 0x7f;
+  constexpr unsigned char kC1Lead = 0xc2;  // UTF-8 lead byte of U+0080 to U+00BF
+  constexpr unsigned char kC1First = 0x80, kC1Last = 0x9f;
+  const auto is_control = [](unsigned char c) { return c < 0x20 || c == kDelete; };
+  const auto is_c1 = [&](std::size_t i) {
+    return static_cast<unsigned char>(s[i]) == kC1Lead && i + 1 < s.size() &&
+           static_cast<unsigned char>(s[i + 1]) >= kC1First &&
+           static_cast<unsigned char>(s[i + 1]) <= kC1Last;
+  };
+  std::size_t i = 0;
+  while (i < s.size() && !is_control(static_cast<unsigned char>(s[i])) && !is_c1(i)) ++i;
+  if (i == s.size()) return std::string(s);
+  std::string out(s.substr(0, i));
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (is_c1(i)) {
+      out += fmt::format("\\u{:04X}", static_cast<unsigned>(static_cast<unsigned char>(s[++i])));
+    } else if (!is_control(c)) {
+      out += static_cast<char>(c);
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == 0) {
+      out += "\\0";
+    } else {
+      out += fmt::format("\\x{:02X}", static_cast<unsigned>(c));
+    }
+  }
+  return out;
 }
 
 std::string_view trim(std::string_view s) noexcept {

@@ -1,5 +1,5 @@
 // The library's text helpers, one of each: trimming, ASCII case folding, escaping for HTML/XML, URL query
-// encoding, and word wrapping by characters (UTF-8 aware).
+// encoding, escaping control characters for messages, and word wrapping by characters (UTF-8 aware).
 #pragma once
 
 #include <cstddef>
@@ -17,6 +17,13 @@ inline std::string xml_escape(std::string_view s) {
 
 // application/x-www-form-urlencoded: unreserved characters kept, space as '+', the rest %XX.
 std::string url_encode_query(std::string_view s);
+
+// Control characters written visibly, so that text quoted from input cannot hide or forge anything in a
+// message on a terminal or in a log: CR, LF, tab and NUL as \r \n \t \0, other C0 controls and DEL as
+// \xNN, and C1 controls (U+0080 to U+009F, UTF-8 encoded) as \u0080 to \u009F. Every other byte is kept,
+// so the result has no control characters left and escaping it again changes nothing. Every
+// cinefactor::Error message goes through it.
+std::string escape_control(std::string_view s);
 
 // ASCII letters lowered; every other byte (UTF-8 sequences included) kept as is.
 constexpr char ascii_lower(char c) noexcept {

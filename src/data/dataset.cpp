@@ -10,6 +10,7 @@
 
 #include "cinefactor/error.hpp"
 #include "core/enum_names.hpp"
+#include "core/regular_file.hpp"
 #include "data/dataset_cache.hpp"
 #include "data/movielens.hpp"
 
@@ -32,9 +33,10 @@ const char* layout_releases(Layout layout) {
   return "";
 }
 
-bool is_file(const std::filesystem::path& path) {
+// Something is at `path` (a file, a directory, a FIFO, a link even if it leads nowhere).
+bool is_present(const std::filesystem::path& path) {
   std::error_code ec;
-  return std::filesystem::is_regular_file(path, ec);
+  return std::filesystem::exists(std::filesystem::symlink_status(path, ec));
 }
 
 // The directory's permission bits allow writing. Checked even for root, who could write anyway: a
@@ -70,13 +72,19 @@ Layout detect_layout(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) throw IoError(dir.string() + ": no such directory");
   if (!std::filesystem::is_directory(dir, ec)) throw IoError(dir.string() + ": not a directory");
-  // A layout whose ratings file is present decides; then every one of its files must be there.
+  // A layout whose ratings file is present decides; then every one of its files must be there, and
+  // be a regular file: a directory, a FIFO or a broken link is named as such.
   for (auto layout : kLayouts) {
     const auto files = detail::layout_files(layout);
-    if (!is_file(dir / files[0])) continue;
+    if (!is_present(dir / files[0])) continue;
     std::vector<std::string> missing;
     for (const auto& f : files) {
-      if (!is_file(dir / f)) missing.push_back(f);
+      if (!is_present(dir / f)) {
+        missing.push_back(f);
+      } else if (const auto problem = regular_file_problem(dir / f)) {
+        throw IoError(fmt::format("{} (the {} layout of {} reads it)", *problem, layout_name(layout),
+                                  layout_releases(layout)));
+      }
     }
     if (missing.empty()) return layout;
     std::string list;

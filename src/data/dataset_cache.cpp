@@ -2,10 +2,8 @@
 // the source files, the format and every checksum still agree.
 #include "data/dataset_cache.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -14,6 +12,7 @@
 #include "cinefactor/error.hpp"
 #include "core/atomic_file.hpp"
 #include "core/hash64.hpp"
+#include "core/regular_file.hpp"
 #include "data/movielens.hpp"
 
 namespace cinefactor::detail {
@@ -21,8 +20,8 @@ namespace {
 
 // File layout (native byte order, checked through kEndianMark):
 //   [0, 32)  magic[8] | u32 version | u32 endian mark | u64 meta bytes | u64 hash64(meta)
-//   meta     u32 layout | u32 option flags | u32 n sources | n x (u32 name length, name, u64 size, i64 mtime
-//   ns)
+//   meta     u32 layout | u32 option flags | u32 n sources
+//            | n x (u32 name length, name, u64 size, i64 mtime ns, i64 ctime ns, u64 inode, u64 device)
 //            | u64 payload bytes | u64 payload hash | f32 scale min, max | i64 skipped lines, duplicates
 //            | i32 users, movies | i64 nnz | u32 has timestamps | u64 catalog bytes
 //   payload  user ids (i64) | movie ids (i64) | indptr (i64) | indices (i32) | values (f32)
@@ -165,32 +164,13 @@ std::vector<Movie> decode_catalog(std::string_view bytes) {
   return movies;
 }
 
-class FileReader {
+// The cache file, read in order; an early end is a damaged cache (FormatError), not an I/O error.
+class CacheReader {
  public:
-  explicit FileReader(const std::filesystem::path& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  }
-  ~FileReader() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileReader(const FileReader&) = delete;
-  FileReader& operator=(const FileReader&) = delete;
-  bool is_open() const noexcept { return fd_ >= 0; }
-  std::uint64_t size() const {
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) throw IoError("cannot stat " + path_.string() + ": " + std::strerror(errno));
-    return static_cast<std::uint64_t>(st.st_size);
-  }
+  explicit CacheReader(const std::filesystem::path& path) : file_(path) {}
+  std::uint64_t size() const noexcept { return file_.size(); }
   void read(void* out, std::size_t n) {
-    auto* p = static_cast<char*>(out);
-    while (n > 0) {
-      const auto got = ::read(fd_, p, n);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) throw IoError("cannot read " + path_.string() + ": " + std::strerror(errno));
-      if (got == 0) throw FormatError("it ends early");
-      p += got;
-      n -= static_cast<std::size_t>(got);
-    }
+    if (file_.read(out, n) != n) throw FormatError("it ends early");
   }
   template <typename T>
   std::vector<T> read_vector(std::uint64_t count) {
@@ -200,17 +180,19 @@ class FileReader {
   }
 
  private:
-  std::filesystem::path path_;
-  int fd_ = -1;
+  RegularFile file_;
 };
 
 std::string describe_change(const SourceStamp& was, const SourceStamp& now) {
   if (was.size != now.size)
     return fmt::format("{} changed size ({} -> {} bytes)", now.name, was.size, now.size);
-  return fmt::format("{} was modified (mtime changed)", now.name);
+  if (was.mtime_ns != now.mtime_ns) return fmt::format("{} was modified (mtime changed)", now.name);
+  if (was.inode != now.inode || was.device != now.device)
+    return fmt::format("{} was replaced (another file is there now)", now.name);
+  return fmt::format("{} was modified (ctime changed; its mtime was kept)", now.name);
 }
 
-Dataset read_checked(FileReader& in, std::uint64_t file_size, Layout layout,
+Dataset read_checked(CacheReader& in, std::uint64_t file_size, Layout layout,
                      const std::vector<SourceStamp>& sources, const LoadOptions& options,
                      std::string& why_not) {
   char prefix[kPrefixBytes];
@@ -245,6 +227,9 @@ Dataset read_checked(FileReader& in, std::uint64_t file_size, Layout layout,
     s.name = r.get_string();
     s.size = r.get<std::uint64_t>();
     s.mtime_ns = r.get<std::int64_t>();
+    s.ctime_ns = r.get<std::int64_t>();
+    s.inode = r.get<std::uint64_t>();
+    s.device = r.get<std::uint64_t>();
     meta.sources.push_back(std::move(s));
   }
   if (meta.layout != static_cast<std::uint32_t>(layout) || meta.sources.size() != sources.size()) {
@@ -349,15 +334,18 @@ Dataset read_checked(FileReader& in, std::uint64_t file_size, Layout layout,
 }  // namespace
 
 std::vector<SourceStamp> stamp_sources(const std::filesystem::path& dir, Layout layout) {
+  constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
+  const auto nanos = [](const timespec& t) {
+    return static_cast<std::int64_t>(t.tv_sec) * kNanosPerSecond + t.tv_nsec;
+  };
   std::vector<SourceStamp> stamps;
   for (const auto& name : layout_files(layout)) {
     const auto path = dir / name;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0)
       throw IoError("cannot stat " + path.string() + ": " + std::strerror(errno));
-    constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
-    stamps.push_back({name, static_cast<std::uint64_t>(st.st_size),
-                      static_cast<std::int64_t>(st.st_mtim.tv_sec) * kNanosPerSecond + st.st_mtim.tv_nsec});
+    stamps.push_back({name, static_cast<std::uint64_t>(st.st_size), nanos(st.st_mtim), nanos(st.st_ctim),
+                      static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_dev)});
   }
   return stamps;
 }
@@ -365,14 +353,20 @@ std::vector<SourceStamp> stamp_sources(const std::filesystem::path& dir, Layout 
 CacheRead read_dataset_cache(const std::filesystem::path& file, Layout layout,
                              const std::vector<SourceStamp>& sources, const LoadOptions& options) {
   CacheRead result;
-  FileReader in(file);
-  if (!in.is_open()) {
-    result.why_not = errno == ENOENT ? "there is no cache yet"
-                                     : std::string("it cannot be opened: ") + std::strerror(errno);
+  struct stat st {};
+  if (::lstat(file.c_str(), &st) != 0 && errno == ENOENT) {
+    result.why_not = "there is no cache yet";
+    return result;
+  }
+  std::optional<CacheReader> in;
+  try {
+    in.emplace(file);  // refuses a FIFO or a directory there without blocking
+  } catch (const IoError& e) {
+    result.why_not = e.what();
     return result;
   }
   try {
-    Dataset ds = read_checked(in, in.size(), layout, sources, options, result.why_not);
+    Dataset ds = read_checked(*in, in->size(), layout, sources, options, result.why_not);
     if (result.why_not.empty()) result.dataset = std::move(ds);
   } catch (const Error& e) {
     result.why_not = e.what();
@@ -410,6 +404,9 @@ void write_dataset_cache(const std::filesystem::path& file, const Dataset& datas
     meta.put_string(s.name);
     meta.put(s.size);
     meta.put(s.mtime_ns);
+    meta.put(s.ctime_ns);
+    meta.put(s.inode);
+    meta.put(s.device);
   }
   meta.put(payload_bytes);
   meta.put(payload_hash(sections));

@@ -1,7 +1,7 @@
 // The binary dataset cache beside the MovieLens files (DIR/.cinefactor-cache.bin): the parsed rating
-// matrix and catalog, so a second load skips the text parsing. It records the size and mtime of each
-// source file and the load options that change the result; a cache that does not match them, or
-// that is truncated, corrupted, foreign or of another version, is never trusted. Internal.
+// matrix and catalog, so a second load skips the text parsing. It records the size, mtime, ctime and
+// inode of each source file and the load options that change the result; a cache that does not match
+// them, or that is truncated, corrupted, foreign or of another version, is never trusted. Internal.
 #pragma once
 
 #include <cstdint>
@@ -15,13 +15,18 @@
 namespace cinefactor::detail {
 
 inline constexpr const char* kCacheFileName = ".cinefactor-cache.bin";
-inline constexpr std::uint32_t kCacheVersion = 1;
+inline constexpr std::uint32_t kCacheVersion = 2;  // 2: sources stamped with ctime, inode and device
 
 // What a source file looked like when the cache was built.
 struct SourceStamp {
   std::string name;  // file name inside the data directory
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
+  // An edit that keeps the size and restores the mtime (cp -p, rsync -t, tar) still changes the ctime,
+  // which no user call can set back, or, for a file replaced by a rename, the inode.
+  std::int64_t ctime_ns = 0;
+  std::uint64_t inode = 0;
+  std::uint64_t device = 0;
   bool operator==(const SourceStamp&) const = default;
 };
 

@@ -17,6 +17,7 @@
 #include "cinefactor/fetch.hpp"
 #include "cinefactor/progress.hpp"
 #include "core/atomic_file.hpp"
+#include "core/regular_file.hpp"
 #include "data/fetch_steps.hpp"
 
 namespace cinefactor {
@@ -48,32 +49,24 @@ std::string missing_files(const DatasetSpec& spec, const fs::path& dir) {
   return out;
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 }  // namespace
 
 std::string md5_file(const fs::path& path, bool show_progress) {
-  const std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (!file) throw IoError("cannot open " + path.string() + ": " + std::strerror(errno));
+  RegularFile file(path);  // a FIFO given as --from is refused, not waited on
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1)
     throw Error("OpenSSL cannot compute MD5");
-  std::error_code ec;
-  const auto size = static_cast<std::int64_t>(fs::file_size(path, ec));
+  const auto size = static_cast<std::int64_t>(file.size());
   std::optional<Progress> progress;
-  if (show_progress && !ec && size >= kProgressThreshold) progress.emplace("verifying MD5", size, "B");
+  if (show_progress && size >= kProgressThreshold) progress.emplace("verifying MD5", size, "B");
   std::vector<unsigned char> buffer(detail::kIoChunk);
   while (true) {
-    const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), file.get());
+    const std::size_t n = file.read(buffer.data(), buffer.size());
     if (n > 0 && EVP_DigestUpdate(ctx.get(), buffer.data(), n) != 1)
       throw Error("OpenSSL cannot compute MD5");
     if (progress) progress->advance(static_cast<std::int64_t>(n));
     if (n < buffer.size()) break;
   }
-  if (std::ferror(file.get()) != 0)
-    throw IoError("cannot read " + path.string() + ": " + std::strerror(errno));
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_size = 0;
   if (EVP_DigestFinal_ex(ctx.get(), digest, &digest_size) != 1) throw Error("OpenSSL cannot compute MD5");

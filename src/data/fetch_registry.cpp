@@ -2,14 +2,12 @@
 // library at build time): parsing and checking it, and looking datasets up by name.
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cinefactor/error.hpp"
 #include "cinefactor/fetch.hpp"
 #include "core/embedded.hpp"
+#include "core/regular_file.hpp"
 #include "data/fetch_steps.hpp"
 
 CINEFACTOR_EMBEDDED_TABLE(DataFiles)
@@ -131,11 +129,7 @@ DatasetRegistry parse_registry(std::string_view json_text, const std::string& so
 }
 
 DatasetRegistry load_registry(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot open dataset registry " + path.string() + ": " + std::strerror(errno));
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) throw IoError("cannot read dataset registry " + path.string());
-  return parse_registry(text, path.string());
+  return parse_registry(read_regular_file(path), path.string());
 }
 
 std::string_view embedded_registry_text() {

@@ -1,16 +1,14 @@
 // The text scanning shared by the MovieLens readers (see text_scan.hpp).
 #include "data/text_scan.hpp"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 
 #include "cinefactor/error.hpp"
+#include "core/regular_file.hpp"
 
 namespace cinefactor::detail {
 namespace {
@@ -20,30 +18,14 @@ constexpr std::size_t kQuotedFieldMax = 40;  // longer fields are cut in error m
 }  // namespace
 
 MappedFile::MappedFile(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError("cannot open " + path.string() + ": " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw IoError("cannot stat " + path.string() + ": " + std::strerror(err));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw IoError(path.string() + " is a directory, expected a file");
-  }
-  size_ = static_cast<std::size_t>(st.st_size);
+  const RegularFile file(path);
+  size_ = static_cast<std::size_t>(file.size());
   if (size_ > 0) {
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      throw IoError("cannot map " + path.string() + ": " + std::strerror(err));
-    }
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+    if (p == MAP_FAILED) throw IoError("cannot map " + path.string() + ": " + std::strerror(errno));
     ::madvise(p, size_, MADV_SEQUENTIAL);
     data_ = static_cast<const char*>(p);
   }
-  ::close(fd);
 }
 
 MappedFile::~MappedFile() {

@@ -6,13 +6,15 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
+#include <cmath>
 #include <cstring>
-#include <fstream>
+#include <functional>
 #include <limits>
 
 #include "cinefactor/error.hpp"
 #include "core/atomic_file.hpp"
+#include "core/regular_file.hpp"
+#include "data/text_scan.hpp"
 
 namespace cinefactor {
 namespace {
@@ -61,6 +63,43 @@ std::size_t type_size(const std::string& type) {
   if (type == "i64" || type == "u64") return 8;
   if (type == "u8") return 1;
   return 0;
+}
+
+// Ids strictly ascending (so each is unique and a binary search finds it).
+bool strictly_ascending(const std::vector<std::int64_t>& ids) {
+  return std::adjacent_find(ids.begin(), ids.end(), std::greater_equal<>()) == ids.end();
+}
+
+bool all_finite(const std::vector<float>& values) {
+  return std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); });
+}
+
+// The invariants docs/model-format.md states of the arrays, beyond their sizes: ids strictly ascending,
+// every float finite, singular values non-negative and descending, external ids -1 or non-negative,
+// rating counts non-negative.
+template <typename Refuse>
+void check_model_values(const Model& model, const std::vector<float>& means,
+                        const std::vector<std::int64_t>& imdb, const std::vector<std::int64_t>& tmdb,
+                        const std::vector<std::int32_t>& counts, Refuse&& corrupt) {
+  if (!strictly_ascending(model.user_ids)) throw corrupt("user ids are not strictly ascending");
+  if (!strictly_ascending(model.movie_ids)) throw corrupt("movie ids are not strictly ascending");
+  if (!all_finite(model.user_factors.data)) throw corrupt("user factors hold a NaN or an infinity");
+  if (!all_finite(model.movie_factors.data)) throw corrupt("movie factors hold a NaN or an infinity");
+  if (!all_finite(model.user_bias)) throw corrupt("user biases hold a NaN or an infinity");
+  if (!all_finite(model.movie_bias)) throw corrupt("movie biases hold a NaN or an infinity");
+  if (!all_finite(model.singular_values)) throw corrupt("singular values hold a NaN or an infinity");
+  const auto& sv = model.singular_values;
+  if (std::any_of(sv.begin(), sv.end(), [](float v) { return v < 0.0f; }) ||
+      !std::is_sorted(sv.begin(), sv.end(), std::greater<>())) {
+    throw corrupt("singular values are not non-negative and descending");
+  }
+  if (!all_finite(means)) throw corrupt("catalog rating means hold a NaN or an infinity");
+  const auto bad_external = [](std::int64_t id) { return id < 0 && id != kNoExternalId; };
+  if (std::any_of(imdb.begin(), imdb.end(), bad_external) ||
+      std::any_of(tmdb.begin(), tmdb.end(), bad_external))
+    throw corrupt("an imdb or tmdb id is negative");
+  if (std::any_of(counts.begin(), counts.end(), [](std::int32_t n) { return n < 0; }))
+    throw corrupt("a catalog rating count is negative");
 }
 
 }  // namespace
@@ -210,20 +249,30 @@ Model deserialize_model(std::string_view bytes, const std::string& source) {
                              kPreambleBytes));
   }
   const auto version = get<std::uint32_t>(bytes, 8);
-  if (version > kModelFormatVersion) {
-    throw refuse(fmt::format(
-        "model file format version {} is newer than this build reads (up to {}); upgrade cinefactor", version,
-        kModelFormatVersion));
-  }
-  if (version == 0) throw refuse("corrupted model file (format version 0 does not exist)");
   const auto header_bytes = get<std::uint32_t>(bytes, 12);
   const auto declared = get<std::uint64_t>(bytes, 16);
+  // Every version keeps this preamble and the trailing checksum, so a version this build does not know
+  // is "newer" only when the length and the checksum check out; otherwise the version field itself is
+  // most likely the damage.
+  const bool whole = size == declared && size >= kPreambleBytes + kChecksumBytes;
+  const auto stored = whole ? get<std::uint64_t>(bytes, size - kChecksumBytes) : 0;
+  const auto computed = whole ? fnv1a64(bytes.substr(0, size - kChecksumBytes)) : 0;
+  if (version > kModelFormatVersion) {
+    if (whole && stored == computed) {
+      throw refuse(fmt::format(
+          "model file format version {} is newer than this build reads (up to {}); upgrade cinefactor",
+          version, kModelFormatVersion));
+    }
+    throw refuse(fmt::format(
+        "corrupted model file (format version {} is not one this build knows, and the file's {} does not "
+        "check out: the file is damaged)",
+        version, whole ? "checksum" : "length"));
+  }
+  if (version == 0) throw refuse("corrupted model file (format version 0 does not exist)");
   if (size < declared) throw refuse(fmt::format("truncated model file ({} of {} bytes)", size, declared));
   if (size > declared)
     throw refuse(fmt::format("corrupted model file ({} bytes, but it declares {})", size, declared));
-  if (size < kPreambleBytes + kChecksumBytes) throw refuse("corrupted model file (declared size too small)");
-  const auto stored = get<std::uint64_t>(bytes, size - kChecksumBytes);
-  const auto computed = fnv1a64(bytes.substr(0, size - kChecksumBytes));
+  if (!whole) throw refuse("corrupted model file (declared size too small)");
   if (stored != computed) {
     throw refuse(fmt::format("corrupted model file (checksum mismatch: stored {:016x}, computed {:016x})",
                              stored, computed));
@@ -242,6 +291,7 @@ Model deserialize_model(std::string_view bytes, const std::string& source) {
   }
   const std::size_t data_start = align_up(kPreambleBytes + header_bytes);
   const std::size_t data_end = size - kChecksumBytes;
+  if (data_start > data_end) throw corrupt("header runs past the end");
 
   try {
     Model model;
@@ -254,11 +304,26 @@ Model deserialize_model(std::string_view bytes, const std::string& source) {
     model.hyperparameters = hyperparameters_from_json(header.at("hyperparameters"));
     model.global_offset = header.at("global_offset").get<float>();
     model.data_fingerprint = header.at("data_fingerprint").get<std::uint64_t>();
-    const auto n_users = header.at("n_users").get<std::size_t>();
-    const auto n_movies = header.at("n_movies").get<std::size_t>();
-    const auto k = header.at("rank").get<std::size_t>();
-    const auto user_rows = header.at("user_factor_rows").get<std::size_t>();
-    const auto c = header.at("catalog_entries").get<std::size_t>();
+    if (!std::isfinite(model.global_offset)) throw corrupt("global offset is not a finite number");
+    // Dimensions are indices of type int32 in memory; anything larger is refused before any product of
+    // them is formed, and every product is checked again (a product that wraps to 0 would pass as empty).
+    auto dimension = [&](const char* key) {
+      const auto value = header.at(key).get<std::uint64_t>();
+      if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()))
+        throw corrupt(fmt::format("{} {} is out of range", key, value));
+      return static_cast<std::size_t>(value);
+    };
+    auto product = [&](std::size_t a, std::size_t b, const char* what) {
+      std::size_t out = 0;
+      if (__builtin_mul_overflow(a, b, &out))
+        throw corrupt(fmt::format("{} ({} x {}) overflows", what, a, b));
+      return out;
+    };
+    const auto n_users = dimension("n_users");
+    const auto n_movies = dimension("n_movies");
+    const auto k = dimension("rank");
+    const auto user_rows = dimension("user_factor_rows");
+    const auto c = dimension("catalog_entries");
     if (user_rows != 0 && user_rows != n_users) throw corrupt("user factor rows do not match the users");
     if (c != 0 && c != n_movies) throw corrupt("catalog entries do not match the movies");
 
@@ -303,12 +368,13 @@ Model deserialize_model(std::string_view bytes, const std::string& source) {
     read_exact("movie_ids", "i64", n_movies, model.movie_ids);
     model.user_factors.rows = static_cast<std::int64_t>(user_rows);
     model.user_factors.cols = static_cast<std::int64_t>(user_rows > 0 ? k : 0);
-    read_exact("user_factors", "f32", user_rows * k, model.user_factors.data);
+    read_exact("user_factors", "f32", product(user_rows, k, "user factors"), model.user_factors.data);
     model.movie_factors.rows = static_cast<std::int64_t>(k > 0 ? n_movies : 0);
     model.movie_factors.cols = static_cast<std::int64_t>(k);
-    read_exact("movie_factors", "f32", k > 0 ? n_movies * k : 0, model.movie_factors.data);
+    read_exact("movie_factors", "f32", product(k > 0 ? n_movies : 0, k, "movie factors"),
+               model.movie_factors.data);
     {
-      const auto [view, n] = section("singular_values", "f32", 0, std::max<std::size_t>(k, 0));
+      const auto [view, n] = section("singular_values", "f32", 0, k);
       model.singular_values.resize(n);
       if (n > 0) std::memcpy(model.singular_values.data(), view.data(), view.size());
     }
@@ -326,6 +392,7 @@ Model deserialize_model(std::string_view bytes, const std::string& source) {
     read_exact("catalog_tmdb_id", "i64", c, tmdb);
     read_exact("catalog_title_offsets", "u64", c > 0 ? c + 1 : 0, title_offsets);
     read_exact("catalog_genre_offsets", "u64", c > 0 ? c + 1 : 0, genre_offsets);
+    check_model_values(model, means, imdb, tmdb, counts, corrupt);
     const auto titles = section("catalog_titles", "u8", 0, data_end).first;
     const auto genres = section("catalog_genres", "u8", 0, data_end).first;
     auto check_offsets = [&](const std::vector<std::uint64_t>& offsets, std::string_view blob,
@@ -362,9 +429,13 @@ Model deserialize_model(std::string_view bytes, const std::string& source) {
         start = end + 1;
       }
     }
-    if (!std::is_sorted(model.movie_ids.begin(), model.movie_ids.end()) ||
-        !std::is_sorted(model.user_ids.begin(), model.user_ids.end())) {
-      throw corrupt("ids are not sorted ascending");
+    for (const auto& entry : model.catalog) {
+      if (!detail::is_valid_utf8(entry.movie.title))
+        throw corrupt(fmt::format("the title of movie {} is not valid UTF-8", entry.movie.id));
+      for (const auto& g : entry.movie.genres) {
+        if (!detail::is_valid_utf8(g))
+          throw corrupt(fmt::format("a genre of movie {} is not valid UTF-8", entry.movie.id));
+      }
     }
     return model;
   } catch (const nlohmann::json::exception& e) {
@@ -378,16 +449,7 @@ void save_model(const Model& model, const std::filesystem::path& path) {
 }
 
 Model load_model(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot open model file " + path.string() + ": " + std::strerror(errno));
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::size_t>(in.tellg());
-  in.seekg(0, std::ios::beg);
-  std::string bytes(size, '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  if (!in || static_cast<std::size_t>(in.gcount()) != size)
-    throw IoError("cannot read model file " + path.string());
-  return deserialize_model(bytes, path.string());
+  return deserialize_model(read_regular_file(path), path.string());
 }
 
 }  // namespace cinefactor
