@@ -66,7 +66,7 @@ server::Context& context() {
     c->models = std::make_shared<cinefactor::ModelRegistry>();
     c->models->put(train_on(data, cinefactor::Algorithm::svd));
     c->models->put(train_on(data, cinefactor::Algorithm::nmf));
-    c->tmdb = std::make_unique<server::TmdbClient>(c->options.tmdb);
+    c->tmdb = std::make_unique<cinefactor::TmdbClient>(c->options.tmdb);
     return c;
   }();
   return *ctx;
