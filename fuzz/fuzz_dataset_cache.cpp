@@ -39,7 +39,7 @@ class Cursor {
   explicit Cursor(std::string_view bytes, std::size_t pos = 0) : bytes_(bytes), pos_(pos) {}
   template <typename T>
   bool get(T& value) {
-    if (bytes_.size() - pos_ < sizeof(T)) return false;
+    if (pos_ > bytes_.size() || bytes_.size() - pos_ < sizeof(T)) return false;
     std::memcpy(&value, bytes_.data() + pos_, sizeof(T));
     pos_ += sizeof(T);
     return true;
@@ -73,7 +73,9 @@ void put(std::string& bytes, std::size_t at, T value) {
 // the header is too short to say.
 std::optional<Sealed> seal(std::string& bytes) {
   std::uint64_t meta_bytes = 0;
-  if (!Cursor(bytes, kMetaBytesAt).get(meta_bytes) || meta_bytes > bytes.size() - kPrefixBytes) return {};
+  if (bytes.size() < kPrefixBytes || !Cursor(bytes, kMetaBytesAt).get(meta_bytes) ||
+      meta_bytes > bytes.size() - kPrefixBytes)
+    return {};
   const std::string_view meta = std::string_view(bytes).substr(kPrefixBytes, meta_bytes);
   Cursor r(meta);
   Sealed out;
