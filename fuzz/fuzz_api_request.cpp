@@ -1,8 +1,9 @@
 // libFuzzer harness: the JSON body of POST /api/v1/recommendations, from parsing (src/server/requests.cpp)
 // through the recommender to the JSON answer, as the route's handler runs it. The models are an SVD and
 // an NMF of rank 2 trained at start on a 6 x 8 MovieLens-format snippet. An input is the request body.
-// Found: anything but an answer or an HttpError with a 4xx status (the server would answer 500
-// "internal error" to a client's mistake, or crash).
+// Found: anything but an answer or an error the server answers with a 4xx (HttpError below 500,
+// InvalidArgument, ParseError: server.cpp's classify()); anything else is a 500 "internal error" for a
+// client's mistake, or a crash.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -87,6 +88,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       server::handle_api_recommendations(ctx, req, res);
     } catch (const cinefactor::HttpError& e) {
       if (e.status() >= kFirstServerError) finding("server error for a request", e.what());
+    } catch (const cinefactor::InvalidArgument&) {
+      // 400, as server.cpp's classify() answers it (an unknown movie id, found by the recommender)
+    } catch (const cinefactor::ParseError&) {
+      // 400 likewise
     }
   });
   return 0;
