@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "cinefactor/dataset.hpp"
+#include "core/hash64.hpp"
 #include "data/dataset_cache.hpp"
 #include "movielens_fixtures.hpp"
 
@@ -237,6 +239,36 @@ TEST(DatasetCache, ReadCacheSaysWhyNot) {
   EXPECT_NE(read.why_not.find("format version " + std::to_string(detail::kCacheVersion + 1)),
             std::string::npos)
       << read.why_not;
+}
+
+// Found by fuzz_dataset_cache: a header whose rating count wraps the size arithmetic (4 x nnz past 2^64)
+// declared the payload size of the real file, and the reader then asked for a vector of 2^62 entries:
+// std::length_error escaped read_dataset_cache(), which reports every bad cache in why_not.
+TEST(DatasetCache, CountsThatWrapTheSizeArithmeticAreRefused) {
+  TempDir dir;
+  test::write_csv_dataset(dir.path());
+  load_dataset(dir.path());
+  std::string bytes = bytes_of(cache_of(dir.path()));
+  // The prefix holds the header's length at byte 16 and the header's checksum at byte 24; the header
+  // ends with i64 nnz | u32 has timestamps | u64 catalog bytes.
+  constexpr std::size_t kPrefix = 32;
+  std::uint64_t meta_bytes = 0;
+  std::memcpy(&meta_bytes, bytes.data() + 16, sizeof meta_bytes);
+  const std::size_t nnz_at = kPrefix + meta_bytes - 8 - 4 - 8;
+  std::int64_t nnz = 0;
+  std::memcpy(&nnz, bytes.data() + nnz_at, sizeof nnz);
+  nnz += std::int64_t{1} << 62;  // every nnz x 4 is unchanged modulo 2^64
+  std::memcpy(bytes.data() + nnz_at, &nnz, sizeof nnz);
+  const std::uint64_t meta_hash = detail::hash64(bytes.data() + kPrefix, meta_bytes);
+  std::memcpy(bytes.data() + 24, &meta_hash, sizeof meta_hash);
+  test::write_text(cache_of(dir.path()), bytes);
+
+  const auto stamps = detail::stamp_sources(dir.path(), Layout::csv);
+  detail::CacheRead read;
+  ASSERT_NO_THROW(read = detail::read_dataset_cache(cache_of(dir.path()), Layout::csv, stamps, {}));
+  EXPECT_FALSE(read.dataset.has_value());
+  EXPECT_NE(read.why_not.find("section sizes do not add up"), std::string::npos) << read.why_not;
+  EXPECT_FALSE(load_dataset(dir.path()).report.from_cache);
 }
 
 TEST(DatasetCache, NoCacheOptionNeitherReadsNorWrites) {

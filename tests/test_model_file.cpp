@@ -271,6 +271,26 @@ TEST(ModelFileRefuses, CorruptedFiles) {
   expect_refused(bytes + "x", "corrupted");  // trailing bytes
 }
 
+// Found by fuzz_model_file: a catalog id below -1 (the format's "absent") was accepted, and the writer
+// then refused to save the model the reader had returned.
+TEST(ModelFileRefuses, NegativeExternalIds) {
+  std::string bytes = serialize_model(golden_model());
+  std::uint32_t header_bytes = 0;
+  std::memcpy(&header_bytes, bytes.data() + 12, sizeof header_bytes);
+  constexpr std::size_t kPreamble = 24;
+  const auto header = nlohmann::json::parse(bytes.substr(kPreamble, header_bytes));
+  const std::size_t data_start = (kPreamble + header_bytes + kModelSectionAlignment - 1) /
+                                 kModelSectionAlignment * kModelSectionAlignment;
+  for (const auto& s : header.at("sections")) {
+    if (s.at("name") != "catalog_tmdb_id") continue;
+    const std::int64_t forged = -2;
+    std::memcpy(bytes.data() + data_start + s.at("offset").get<std::size_t>(), &forged, sizeof forged);
+  }
+  const std::uint64_t sum = fnv1a64(std::string_view(bytes).substr(0, bytes.size() - 8));
+  std::memcpy(bytes.data() + bytes.size() - 8, &sum, sizeof sum);
+  EXPECT_THROW(deserialize_model(bytes, "forged.cfm"), FormatError);
+}
+
 TEST(ModelFileRefuses, ForeignFiles) {
   auto bytes = file_bytes();
   bytes[0] = 'X';

@@ -263,19 +263,34 @@ Dataset read_checked(CacheReader& in, std::uint64_t file_size, Layout layout,
   meta.catalog_bytes = r.get<std::uint64_t>();
   if (!r.done()) throw FormatError("its header has trailing bytes");
 
-  const auto expected_size = kPrefixBytes + meta_bytes + meta.payload_bytes;
-  if (file_size != expected_size) {
+  // Compared without adding: a forged payload size near 2^64 would wrap the sum back to the file size.
+  if (meta.payload_bytes != file_size - kPrefixBytes - meta_bytes) {
     throw FormatError(
-        fmt::format("it is truncated or padded ({} bytes, expected {})", file_size, expected_size));
+        fmt::format("it is truncated or padded ({} bytes, the header describes {} more after it)", file_size,
+                    meta.payload_bytes));
   }
   if (meta.users < 0 || meta.movies < 0 || meta.nnz < 0) throw FormatError("its dimensions are negative");
   const auto users = static_cast<std::uint64_t>(meta.users);
   const auto movies = static_cast<std::uint64_t>(meta.movies);
   const auto nnz = static_cast<std::uint64_t>(meta.nnz);
-  const std::uint64_t sections_bytes = users * 8 + movies * 8 + (users + 1) * 8 + nnz * 4 + nnz * 4 +
-                                       (movies + 1) * 8 + nnz * 4 + nnz * 4 +
-                                       (meta.has_timestamps ? nnz * 4 : 0) + movies * 4 + meta.catalog_bytes;
-  if (sections_bytes != meta.payload_bytes) throw FormatError("its section sizes do not add up");
+  // Overflow-checked: counts whose products wrap past 2^64 must not add up to the payload's size.
+  std::uint64_t sections_bytes = 0;
+  bool overflow = false;
+  const auto add = [&](std::uint64_t count, std::uint64_t width) {
+    std::uint64_t bytes = 0;
+    overflow = overflow || __builtin_mul_overflow(count, width, &bytes) ||
+               __builtin_add_overflow(sections_bytes, bytes, &sections_bytes);
+  };
+  add(users, 8);                          // user ids
+  add(movies, 8);                         // movie ids
+  add(users + 1, 8);                      // by-user indptr
+  add(nnz, 4 + 4);                        // by-user indices and values
+  add(movies + 1, 8);                     // by-movie indptr
+  add(nnz, 4 + 4);                        // by-movie indices and values
+  add(meta.has_timestamps ? nnz : 0, 4);  // timestamps
+  add(movies, 4);                         // movie_of_column
+  add(meta.catalog_bytes, 1);             // catalog blob
+  if (overflow || sections_bytes != meta.payload_bytes) throw FormatError("its section sizes do not add up");
 
   auto user_ids = in.read_vector<std::int64_t>(users);
   auto movie_ids = in.read_vector<std::int64_t>(movies);

@@ -415,6 +415,10 @@ Model deserialize_model(std::string_view bytes, const std::string& source) {
       entry.movie.year = years[j];
       entry.rating_count = counts[j];
       entry.rating_mean = means[j];
+      // -1 is the format's "absent"; no other negative id is one the writer writes.
+      if ((imdb[j] < 0 && imdb[j] != kNoExternalId) || (tmdb[j] < 0 && tmdb[j] != kNoExternalId))
+        throw corrupt(
+            fmt::format("movie {} has a negative imdb/tmdb id other than -1 (absent)", entry.movie.id));
       if (imdb[j] != kNoExternalId) entry.movie.imdb_id = imdb[j];
       if (tmdb[j] != kNoExternalId) entry.movie.tmdb_id = tmdb[j];
       entry.movie.title =
