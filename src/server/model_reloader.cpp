@@ -1,7 +1,9 @@
 #include "cinefactor/model_reloader.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <set>
 
@@ -9,6 +11,28 @@
 #include "cinefactor/model_file.hpp"
 
 namespace cinefactor {
+namespace {
+
+// Throws IoError when `path` names something other than a regular file. It is opened without
+// blocking (a FIFO's open would wait for a writer forever) and checked on the open descriptor.
+// A path that cannot be opened at all is left to load_model, which says why.
+void require_regular_file(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st {};
+  const bool ok = ::fstat(fd, &st) == 0;
+  ::close(fd);
+  if (!ok || S_ISREG(st.st_mode)) return;
+  const char* what = S_ISDIR(st.st_mode)    ? "a directory"
+                     : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                     : S_ISCHR(st.st_mode)  ? "a character device"
+                     : S_ISBLK(st.st_mode)  ? "a block device"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                                            : "not a regular file";
+  throw IoError(path.string() + ": is " + what + ", not a model file");
+}
+
+}  // namespace
 
 ModelReloader::Stamp ModelReloader::stamp_of(const std::filesystem::path& path) {
   struct stat st {};
@@ -29,6 +53,7 @@ ModelReloader::ModelReloader(std::shared_ptr<ModelRegistry> registry,
   for (auto& path : files) {
     Watched w{std::move(path), {}, {}, {}};
     w.loaded = stamp_of(w.path);
+    require_regular_file(w.path);
     models.push_back(std::make_shared<const Model>(load_model(w.path)));
     w.name = std::string(algorithm_name(models.back()->algorithm));
     if (!names.insert(w.name).second) {
@@ -54,6 +79,7 @@ bool ModelReloader::load_into_registry(Watched& w, const Stamp& stamp) {
   w.pending = {};
   try {
     const auto started = std::chrono::steady_clock::now();
+    require_regular_file(w.path);
     auto model = std::make_shared<const Model>(load_model(w.path));
     const std::string name(algorithm_name(model->algorithm));
     if (name != w.name) {
@@ -100,15 +126,46 @@ void ModelReloader::start_watching(std::chrono::milliseconds interval) {
   {
     std::lock_guard lock(watch_mutex_);
     stop_ = false;
+    watching_ = true;
   }
   watcher_ = std::thread([this, interval] {
     std::unique_lock lock(watch_mutex_);
-    while (!watch_cv_.wait_for(lock, interval, [this] { return stop_; })) {
+    while (true) {
+      const auto woken = [this] { return stop_ || reload_requested_; };
+      if (interval.count() > 0) {
+        watch_cv_.wait_for(lock, interval, woken);
+      } else {
+        watch_cv_.wait(lock, woken);
+      }
+      if (stop_) break;
+      const bool force = reload_requested_;
+      reload_requested_ = false;
       lock.unlock();
-      poll();
+      reload(force);
       lock.lock();
     }
+    watching_ = false;
+    watch_cv_.notify_all();
   });
+}
+
+void ModelReloader::request_reload() {
+  {
+    std::lock_guard lock(watch_mutex_);
+    reload_requested_ = true;
+  }
+  watch_cv_.notify_all();
+}
+
+bool ModelReloader::stop_watching(std::chrono::milliseconds timeout) {
+  {
+    std::unique_lock lock(watch_mutex_);
+    stop_ = true;
+    watch_cv_.notify_all();
+    if (!watch_cv_.wait_for(lock, timeout, [this] { return !watching_; })) return false;
+  }
+  if (watcher_.joinable()) watcher_.join();
+  return true;
 }
 
 void ModelReloader::stop_watching() {
