@@ -37,6 +37,8 @@ using Clock = std::chrono::steady_clock;
 constexpr int kListenBacklog = 1024;  // connections the kernel queues for accept()
 // httplib's own cap on a form body it parses into parameters (CPPHTTPLIB_FORM_URL_ENCODED_...).
 constexpr std::size_t kMaxFormBytes = 8192;
+// The largest body that is read and dropped before its 413 (see State::access).
+constexpr std::size_t kMaxDroppedBytes = 8 << 20;
 // How long a connection refused at shutdown is read from (and discarded) before it is closed, so
 // that closing it with unread bytes does not send a reset before the client read the answer.
 constexpr auto kRefusalLinger = std::chrono::milliseconds(500);
@@ -356,12 +358,17 @@ MHD_Result HttpTransport::State::access(MHD_Connection* c, const char* method, c
              "the request has more than " + std::to_string(limits.max_header_fields) + " header fields");
       return respond(c, *x);
     }
-    // libmicrohttpd answers 400 itself to a Content-Length that is not a number; a large one is
-    // refused before a byte of the body is read.
+    // libmicrohttpd answers 400 itself to a Content-Length that is not a number. A body declared
+    // too large is read and dropped, then refused, so that a client still sending it reads the 413
+    // (as httplib did) rather than a reset; one too large even for that is refused at once.
     const auto length = x->req.get_header_value("Content-Length");
-    if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > limits.max_body_bytes) {
-      refuse(*x, 413, body_too_large());
-      return respond(c, *x);
+    const auto declared = length.empty() ? 0 : std::strtoull(length.c_str(), nullptr, 10);
+    if (declared > limits.max_body_bytes) {
+      if (declared > kMaxDroppedBytes) {
+        refuse(*x, 413, body_too_large());
+        return respond(c, *x);
+      }
+      x->refusal = 413;
     }
     return MHD_YES;
   }
