@@ -465,14 +465,15 @@ int HttpTransport::start(const std::string& host, int port) {
     return static_cast<State*>(cls)->access(c, method, version, upload, upload_size, slot);
   };
   const unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+  // The logger first: libmicrohttpd logs the options that come before it to stderr.
   s.daemon = MHD_start_daemon(
-      flags, 0, nullptr, nullptr, +on_request, &s, MHD_OPTION_LISTEN_SOCKET,
-      static_cast<MHD_socket>(s.listen_fd), MHD_OPTION_CONNECTION_LIMIT,
+      flags, 0, nullptr, nullptr, +on_request, &s, MHD_OPTION_EXTERNAL_LOGGER, &log_from_microhttpd, nullptr,
+      MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(s.listen_fd), MHD_OPTION_CONNECTION_LIMIT,
       static_cast<unsigned>(s.limits.max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
       static_cast<unsigned>(s.limits.idle_timeout.count()), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
       static_cast<std::size_t>(s.limits.connection_memory), MHD_OPTION_URI_LOG_CALLBACK, +on_uri, nullptr,
       MHD_OPTION_NOTIFY_COMPLETED, static_cast<MHD_RequestCompletedCallback>(+on_completed), &s,
-      MHD_OPTION_EXTERNAL_LOGGER, &log_from_microhttpd, nullptr, MHD_OPTION_END);
+      MHD_OPTION_END);
   if (!s.daemon) {
     s.pool->stop();
     ::close(s.listen_fd);
