@@ -3,9 +3,8 @@
 // are sending requests, and fails cleanly on a bad model file.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +12,7 @@
 #include <thread>
 
 #include "core/atomic_file.hpp"
+#include "serve_process.hpp"
 #include "server_fixtures.hpp"
 
 namespace cinefactor {
@@ -21,74 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-// A running `cinefactor serve`, killed at scope exit if still alive.
-class ServeProcess {
- public:
-  explicit ServeProcess(const std::vector<std::string>& args) {
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(out[0]);
-      ::close(out[1]);
-      std::vector<std::string> all{CINEFACTOR_BINARY, "serve"};
-      all.insert(all.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : all) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(CINEFACTOR_BINARY, argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    out_ = out[0];
-  }
-  ~ServeProcess() {
-    if (pid_ > 0 && exit_code_ < 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) ::close(out_);
-  }
-
-  // The port from the "serving ... on http://127.0.0.1:PORT/" line (0 when it did not come in time).
-  int wait_for_port(std::chrono::seconds timeout = 60s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    const std::regex re(R"(http://127\.0\.0\.1:([0-9]+)/)");
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{out_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[512];
-      const auto n = ::read(out_, buf, sizeof buf);
-      if (n <= 0) return 0;
-      output_.append(buf, static_cast<std::size_t>(n));
-      std::smatch m;
-      if (std::regex_search(output_, m, re)) return std::stoi(m[1].str());
-    }
-    return 0;
-  }
-  void signal(int sig) { ::kill(pid_, sig); }
-  // The exit code, or -1 when it does not exit in time.
-  int wait_exit(std::chrono::seconds timeout = 30s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return exit_code_;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return -1;
-  }
-  const std::string& output() const { return output_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  int exit_code_ = -1;
-  std::string output_;
-};
+using test::ServeProcess;
 
 json healthz(int port) {
   httplib::Client c("127.0.0.1", port);
@@ -134,11 +67,13 @@ TEST(CliServe, ServesReloadsOnSighupAndStopsGracefullyOnSigterm) {
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(rank_of(port), 12);
 
-  // SIGTERM while clients send requests: every answer that comes is complete and correct; exit 0.
+  // SIGTERM while clients send requests: every answer that comes is complete and correct (a
+  // connection that arrives while the server stops is told so: 503 with Retry-After); exit 0.
   const auto movies = test::most_rated(*t.svd, 10);
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0};
   std::atomic<int> bad{0};
+  std::atomic<int> shed{0};
   std::vector<std::thread> clients;
   for (int i = 0; i < 4; ++i) {
     clients.emplace_back([&] {
@@ -149,6 +84,8 @@ TEST(CliServe, ServesReloadsOnSighupAndStopsGracefullyOnSigterm) {
         if (!res) continue;  // refused or closed: the server is stopping
         if (res->status == 200 && json::parse(res->body)["recommendations"].size() == 5) {
           ++ok;
+        } else if (res->status == 503 && res->get_header_value("Retry-After") == "1") {
+          ++shed;
         } else {
           ++bad;
         }
@@ -157,7 +94,9 @@ TEST(CliServe, ServesReloadsOnSighupAndStopsGracefullyOnSigterm) {
   }
   while (ok < 20) std::this_thread::sleep_for(5ms);
   serve.signal(SIGTERM);
+  const auto sigterm = std::chrono::steady_clock::now();
   EXPECT_EQ(serve.wait_exit(), 0) << serve.output();
+  EXPECT_LT(std::chrono::steady_clock::now() - sigterm, 5s) << "nothing was left in flight to wait for";
   stop = true;
   for (auto& c : clients) c.join();
   EXPECT_EQ(bad.load(), 0);
@@ -183,6 +122,47 @@ TEST(CliServe, PollingPicksUpAChangedFileAndSigintStops) {
   EXPECT_EQ(serve.wait_exit(), 0);
 }
 
+// A served model path that becomes a directory or a FIFO is refused with a message saying so (a
+// FIFO is never opened for reading: that would wait for a writer forever), the loaded model keeps
+// serving, and SIGTERM still stops the server.
+TEST(CliServe, AModelPathThatIsNotARegularFileIsRefusedAndSigtermStillStops) {
+  const auto& t = test::trained_models();
+  test::TempDir tmp;
+  const auto path = tmp / "svd.cfm";
+  std::filesystem::copy_file(t.svd_file, path);
+  ServeProcess serve(
+      {"--model", path.string(), "--port", "0", "--poll", "0.1", "--tmdb-cache", (tmp / "tmdb").string()});
+  const int port = serve.wait_for_port();
+  ASSERT_GT(port, 0) << serve.output();
+
+  std::filesystem::remove(path);
+  std::filesystem::create_directory(path);
+  EXPECT_FALSE(serve.wait_for("svd.cfm is a directory, not a regular file", 20s).empty()) << serve.output();
+  EXPECT_EQ(serve.output().find("bad_alloc"), std::string::npos) << serve.output();
+  EXPECT_EQ(rank_of(port), 16);
+
+  std::filesystem::remove(path);
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  EXPECT_FALSE(serve.wait_for(R"(svd\.cfm is a FIFO \(named pipe\), not a regular file)", 20s).empty())
+      << serve.output();
+  serve.signal(SIGHUP);  // a forced reload reads it again
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(rank_of(port), 16);
+
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait_exit(15s), 0) << serve.output();
+}
+
+TEST(CliServe, AFifoAsTheModelAtStartIsRefused) {
+  test::TempDir tmp;
+  const auto path = tmp / "fifo.cfm";
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  ServeProcess serve({"--model", path.string(), "--port", "0"});
+  EXPECT_EQ(serve.wait_exit(15s), 1) << serve.output();
+  EXPECT_NE(serve.output().find("fifo.cfm is a FIFO (named pipe), not a regular file"), std::string::npos)
+      << serve.output();
+}
+
 TEST(CliServe, RefusesToStartOnABadModelFile) {
   test::TempDir tmp;
   test::write_text(tmp / "bad.cfm", "this is not a model");
@@ -199,6 +179,9 @@ TEST(CliServe, RefusesToStartOnABadModelFile) {
   const auto help = test::run_cli({"serve", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("--tmdb-url"), std::string::npos);
+  EXPECT_NE(help.out.find("--grace-period"), std::string::npos);
+  EXPECT_NE(help.out.find("--max-connections"), std::string::npos);
+  EXPECT_NE(help.out.find("--idle-timeout"), std::string::npos);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "core/atomic_file.hpp"
 #include "core/rating_grid.hpp"
 #include "core/text.hpp"
+#include "serve_process.hpp"
 #include "server/catalog_index.hpp"
 #include "server_fixtures.hpp"
 
@@ -191,6 +192,11 @@ TEST_F(RecommendServerTest, ApiRejectsBadInputNamingTheProblem) {
        400,
        {"unknown movie ids", "999999991", "999999992"}},
       {rating(id, "0"), kJson, 400, {"ratings[0].rating", "0.5 to 5"}},
+      // Numbers beyond double's range are valid JSON: a 400 naming the field, not a 500.
+      {rating(id, "1e400"), kJson, 400, {"ratings[0].rating: the number 1e400 is outside the range"}},
+      {rating(id, "-1e400"), kJson, 400, {"ratings[0].rating", "-1e400"}},
+      {rating("1e400", "4"), kJson, 400, {"ratings[0].movie_id", "1e400"}},
+      {R"({"x":[[0,2e999]]})", kJson, 400, {"x[0][1]: the number 2e999"}},
       {rating(id, "4.25"), kJson, 400, {"ratings[0].rating", "steps of 0.5"}},
       {rating(id, "5.5"), kJson, 400, {"ratings[0].rating"}},
       {rating(id, "-1"), kJson, 400, {"ratings[0].rating"}},
@@ -235,6 +241,16 @@ TEST_F(RecommendServerTest, ApiRejectsBadInputNamingTheProblem) {
     SCOPED_TRACE(body.substr(0, 120) + " [" + type + "]");
     expect_error(body, type, status, expected);
   }
+  // "n" outside double's range (the body as sent, since json would not hold it).
+  {
+    const auto body = test::ratings_body(ok).dump();
+    auto res =
+        cli->Post("/api/v1/recommendations", body.substr(0, body.size() - 1) + R"(,"n":1e400})", kJson);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << res->body;
+    EXPECT_NE(res->body.find("n: the number 1e400 is outside the range of a double"), std::string::npos)
+        << res->body;
+  }
   // No Content-Type at all.
   auto res = cli->Post("/api/v1/recommendations", test::ratings_body(ok).dump(), "");
   ASSERT_TRUE(res);
@@ -244,6 +260,23 @@ TEST_F(RecommendServerTest, ApiRejectsBadInputNamingTheProblem) {
                 .size(),
             5u);
   // Still serving.
+  auto health = cli->Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+// A Content-Length that is not a number of bytes is a malformed request (400), not a large one (413).
+TEST_F(RecommendServerTest, NegativeContentLengthIs400) {
+  for (const std::string length : {"-5", "abc", "5x"}) {
+    test::RawConnection c(server->port());
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(
+        c.send_all("POST /api/v1/recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                   "application/json\r\nContent-Length: " +
+                   length + "\r\n\r\n{}"));
+    const auto r = c.read_response(10s);
+    EXPECT_EQ(r.status, 400) << length << ": " << r.head << r.body;
+  }
   auto health = cli->Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);

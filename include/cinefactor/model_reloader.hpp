@@ -1,7 +1,8 @@
 // Hot reload of the server's model files: each file is watched by its modification stamp; a changed
 // file is loaded completely (checksum included) and only then swapped into the ModelRegistry, so a
 // request never sees a half-loaded model. A file that cannot be loaded, or that now holds another
-// algorithm, is refused with a logged error and the model already serving stays.
+// algorithm, is refused with a logged error and the model already serving stays; so is a path that
+// is not a regular file (a directory, a FIFO, a device), which is never opened for reading.
 #pragma once
 
 #include <chrono>
@@ -39,8 +40,15 @@ class ModelReloader {
   ReloadResult reload(bool force);
   ReloadResult poll() { return reload(false); }
 
-  // Polls every `interval` on a background thread until stop_watching().
+  // Polls every `interval` (never when 0) on a background thread until stop_watching(); the same
+  // thread runs the reloads request_reload() asks for, so the caller never waits on a file.
   void start_watching(std::chrono::milliseconds interval);
+  // Asks the watching thread for a reload of every file (SIGHUP) and returns at once.
+  void request_reload();
+  // Stops the watching thread. True when it stopped within `timeout`; false when it is still inside
+  // a load (a file system that does not answer): the thread cannot be interrupted, and the caller
+  // that wants to exit must end the process rather than destroy this object.
+  bool stop_watching(std::chrono::milliseconds timeout);
   void stop_watching();
 
  private:
@@ -66,6 +74,8 @@ class ModelReloader {
   std::mutex watch_mutex_;
   std::condition_variable watch_cv_;
   bool stop_ = false;
+  bool reload_requested_ = false;
+  bool watching_ = false;  // the watcher thread is in its loop (not finished)
 };
 
 }  // namespace cinefactor

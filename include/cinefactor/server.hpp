@@ -32,8 +32,16 @@ struct ServerOptions {
   int threads = 0;                         // request worker threads; 0 = sized to the machine
   std::size_t max_body_bytes = 64 * 1024;  // larger request bodies get 413
   std::size_t max_ratings = 500;           // ratings one request or form may carry (more: 400)
-  std::chrono::seconds read_timeout{5};
-  std::chrono::seconds write_timeout{5};
+  // What a client may hold. Requests are read by one event thread; only a complete request takes a
+  // handler thread, so slow or idle clients cost a connection slot and at most `connection_memory`
+  // + `max_body_bytes` bytes each: the server's memory for requests is bounded by
+  // max_connections x (connection_memory + max_body_bytes).
+  std::size_t max_connections = 1000;     // open connections; more wait in the kernel's accept queue
+  std::size_t connection_memory = 32768;  // request line + header fields (+ response head); more: 431
+  std::size_t max_header_fields = 100;    // header fields of one request; more: 431
+  std::chrono::seconds idle_timeout{5};   // a connection with no bytes moving for this long is closed
+  // stop() waits this long for the requests already received to be answered, then closes.
+  std::chrono::milliseconds grace_period{10000};
   std::size_t page_movies = 15;       // movies to rate on the home page
   std::size_t page_pool = 50;         // ... drawn from this many most-rated ones
   std::optional<std::uint64_t> seed;  // fixes the random draws (tests); fresh randomness when empty
@@ -61,8 +69,9 @@ class Server {
   void start();
   // Blocks until stop() is called (from another thread or a signal handler's helper thread).
   void wait();
-  // Stops accepting connections; requests already being handled finish and get their answers,
-  // then running TMDB lookups finish. Safe to call twice.
+  // Stops accepting connections (those still in the accept queue get 503 + Retry-After); requests
+  // already received are answered, for at most `grace_period`; then every connection is closed and
+  // running TMDB lookups finish. Safe to call twice.
   void stop();
 
   bool running() const;

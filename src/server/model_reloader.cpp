@@ -9,7 +9,6 @@
 #include "cinefactor/model_file.hpp"
 
 namespace cinefactor {
-
 ModelReloader::Stamp ModelReloader::stamp_of(const std::filesystem::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return {};
@@ -100,15 +99,46 @@ void ModelReloader::start_watching(std::chrono::milliseconds interval) {
   {
     std::lock_guard lock(watch_mutex_);
     stop_ = false;
+    watching_ = true;
   }
   watcher_ = std::thread([this, interval] {
     std::unique_lock lock(watch_mutex_);
-    while (!watch_cv_.wait_for(lock, interval, [this] { return stop_; })) {
+    while (true) {
+      const auto woken = [this] { return stop_ || reload_requested_; };
+      if (interval.count() > 0) {
+        watch_cv_.wait_for(lock, interval, woken);
+      } else {
+        watch_cv_.wait(lock, woken);
+      }
+      if (stop_) break;
+      const bool force = reload_requested_;
+      reload_requested_ = false;
       lock.unlock();
-      poll();
+      reload(force);
       lock.lock();
     }
+    watching_ = false;
+    watch_cv_.notify_all();
   });
+}
+
+void ModelReloader::request_reload() {
+  {
+    std::lock_guard lock(watch_mutex_);
+    reload_requested_ = true;
+  }
+  watch_cv_.notify_all();
+}
+
+bool ModelReloader::stop_watching(std::chrono::milliseconds timeout) {
+  {
+    std::unique_lock lock(watch_mutex_);
+    stop_ = true;
+    watch_cv_.notify_all();
+    if (!watch_cv_.wait_for(lock, timeout, [this] { return !watching_; })) return false;
+  }
+  if (watcher_.joinable()) watcher_.join();
+  return true;
 }
 
 void ModelReloader::stop_watching() {

@@ -58,9 +58,73 @@ std::vector<std::string> genre_list(const json& v, std::string_view field) {
   return out;
 }
 
+// Follows a SAX parse to say where it stopped: "ratings[2].rating" for the value being read.
+class ValuePath : public nlohmann::json_sax<json> {
+ public:
+  std::string path() const {
+    std::string out;
+    for (const auto& f : frames_) {
+      if (f.array) {
+        out += "[" + std::to_string(f.index) + "]";
+      } else {
+        out += (out.empty() ? "" : ".") + f.key;
+      }
+    }
+    return out.empty() ? "request body" : out;
+  }
+  const std::string& token() const { return token_; }
+
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t) override { return value(); }
+  bool number_unsigned(number_unsigned_t) override { return value(); }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool string(string_t&) override { return value(); }
+  bool binary(binary_t&) override { return value(); }
+  bool start_object(std::size_t) override { return push(false); }
+  bool key(string_t& key) override {
+    frames_.back().key = key.substr(0, 40);
+    return true;
+  }
+  bool end_object() override { return pop(); }
+  bool start_array(std::size_t) override { return push(true); }
+  bool end_array() override { return pop(); }
+  bool parse_error(std::size_t, const std::string& last_token, const json::exception&) override {
+    token_ = last_token.substr(0, 40);
+    return false;
+  }
+
+ private:
+  struct Frame {
+    bool array = false;
+    std::string key;
+    std::size_t index = 0;
+  };
+  bool value() {
+    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+    return true;
+  }
+  bool push(bool array) {
+    frames_.push_back({array, {}, 0});
+    return true;
+  }
+  bool pop() {
+    frames_.pop_back();
+    return value();
+  }
+  std::vector<Frame> frames_;
+  std::string token_;
+};
+
 json parse_body(const httplib::Request& req) {
   try {
     return json::parse(req.body);
+  } catch (const json::out_of_range&) {
+    // A number beyond double's range (1e400): valid JSON, so name the field that holds it.
+    ValuePath where;
+    json::sax_parse(req.body, &where);
+    throw HttpError(
+        400, fmt::format("{}: the number {} is outside the range of a double", where.path(), where.token()));
   } catch (const json::parse_error& e) {
     // nlohmann's message names the byte position; drop its "[json.exception...]" prefix.
     std::string what = e.what();

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <regex>
 #include <set>
 #include <thread>
 
+#include "server/http_transport.hpp"
 #include "server/server_internal.hpp"
 
 namespace cinefactor {
@@ -14,7 +16,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kListenBacklog = 1024;  // pending connections the kernel queues for accept()
+// Complete requests that may wait for a handler thread, per thread; more are shed with 503.
+constexpr std::size_t kQueuedPerThread = 64;
 
 // Security headers on every response. The CSP allows only this origin, plus posters from TMDB's
 // image host and data: URIs; no inline script or style, no framing.
@@ -33,32 +36,17 @@ const httplib::Headers& security_headers() {
   return kHeaders;
 }
 
-// What the current worker thread is answering, for metrics and error rendering. httplib handles a
-// request start to finish on one thread: the pre-routing handler opens the trace, the route
-// wrapper names it, the logger (called after the response is written) closes it. Metrics are
-// recorded before the response goes out (by the route wrapper, or by the error handler for
-// requests no route took), so a client that got its answer always sees it counted.
-struct RequestTrace {
-  bool open = false;
-  bool recorded = false;
-  Clock::time_point start;
-  const server::RouteSpec* route = nullptr;
-};
-thread_local RequestTrace t_trace;
-
-double trace_seconds() {
-  return t_trace.open ? std::chrono::duration<double>(Clock::now() - t_trace.start).count() : 0.0;
-}
-
 // Client-chosen strings never become label values: unusual methods are counted as "other".
 std::string method_label(const std::string& method) {
   static const std::set<std::string> kMethods{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
   return kMethods.contains(method) ? method : "other";
 }
 
-bool is_page_request(const httplib::Request& req) {
-  if (t_trace.route) return t_trace.route->page;
-  return !req.path.starts_with("/api/");
+// The methods httplib knew: any other is a 400, a known one without a route a 404.
+bool known_method(const std::string& method) {
+  static const std::set<std::string> kKnown{"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                            "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  return kKnown.contains(method);
 }
 
 std::string reason_for(int status, const httplib::Request& req, std::size_t max_body) {
@@ -166,96 +154,99 @@ LoadedModel Context::primary() const {
 
 struct Server::Impl {
   server::Context ctx;
-  httplib::Server http;
-  std::thread thread;
+  std::vector<std::regex> patterns;  // of route_table(), in its order
+  std::unique_ptr<server::HttpTransport> transport;
   int port = 0;
+  std::mutex stop_mutex;  // one stop() at a time
   std::mutex state_mutex;
   std::condition_variable state_changed;
   bool started = false;
   bool stopped = false;
-  socket_t listen_socket = INVALID_SOCKET;
 
   void configure();
+  // The route that takes `req` (HEAD takes the GET routes), its path captures in `matches`.
+  const server::RouteSpec* match(const httplib::Request& req, std::smatch& matches) const;
+  // Answers a complete request (on a handler thread).
+  void handle(httplib::Request& req, httplib::Response& res);
+  // The answer to a request the transport refuses (413, 431, 503), in the route's format.
+  void refuse(const httplib::Request& req, httplib::Response& res, int status, std::string_view why);
 };
 
 void Server::Impl::configure() {
-  auto& c = ctx;
-  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  // Keep-alive connections hold a worker each, so keep a floor well above a small machine's cores.
-  constexpr unsigned kMinThreads = 8;
-  const std::size_t threads = c.options.threads > 0 ? static_cast<std::size_t>(c.options.threads)
-                                                    : std::max<std::size_t>(kMinThreads, 2 * hw);
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_payload_max_length(c.options.max_body_bytes);
-  http.set_read_timeout(c.options.read_timeout);
-  http.set_write_timeout(c.options.write_timeout);
-  http.set_default_headers(security_headers());
-  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second server
-  // share the port silently instead of failing to bind. The socket is remembered to widen its
-  // listen backlog after binding (see start()).
-  http.set_socket_options([this](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    // httplib writes headers and body in separate sends: with Nagle's algorithm the body waits for
-    // the client's delayed ACK (~40 ms per response). Accepted sockets inherit TCP_NODELAY.
-    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-    listen_socket = sock;
-  });
-
+  auto& o = ctx.options;
   for (const auto& spec : server::route_table()) {
-    const auto* route = &spec;
-    httplib::Server::Handler handler = [this, route](const httplib::Request& req, httplib::Response& res) {
-      t_trace.route = route;
-      try {
-        route->handler(ctx, req, res);
-      } catch (...) {
-        const auto [status, message] = classify(std::current_exception());
-        // Keep the default (security) headers httplib put in already; drop what the handler set.
-        res.body.clear();
-        res.headers.erase("Content-Type");
-        res.headers.erase("Cache-Control");
-        server::send_error(res, status, message, route->page);
-      }
-      if (res.status == -1) res.status = 200;
-      ctx.metrics.observe(route->name, method_label(req.method), res.status, trace_seconds());
-      t_trace.recorded = true;
-    };
     const std::string method = spec.method;
-    if (method == "GET") {
-      http.Get(spec.pattern, handler);
-    } else if (method == "POST") {
-      http.Post(spec.pattern, handler);
-    } else {
+    if (method != "GET" && method != "POST") {
       throw InvalidArgument(std::string("route table: unsupported method ") + spec.method);
     }
+    patterns.emplace_back(spec.pattern);
   }
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  // Handlers wait for TMDB lookups (up to TmdbOptions::wait), so keep more threads than cores.
+  constexpr unsigned kMinThreads = 8;
+  server::TransportLimits limits;
+  limits.threads =
+      o.threads > 0 ? static_cast<std::size_t>(o.threads) : std::max<std::size_t>(kMinThreads, 2 * hw);
+  limits.max_queued = kQueuedPerThread * limits.threads;
+  limits.max_connections = o.max_connections;
+  limits.connection_memory = o.connection_memory;
+  limits.max_header_fields = o.max_header_fields;
+  limits.max_body_bytes = o.max_body_bytes;
+  limits.idle_timeout = o.idle_timeout;
+  transport = std::make_unique<server::HttpTransport>(
+      limits, [this](httplib::Request& req, httplib::Response& res) { handle(req, res); },
+      [this](const httplib::Request& req, httplib::Response& res, int status, std::string_view why) {
+        refuse(req, res, status, why);
+      });
+}
 
-  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-    t_trace = RequestTrace{true, false, Clock::now(), nullptr};
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  // A fallback: route handlers catch their own exceptions (above); this covers anything thrown around them.
-  http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-    const auto [status, message] = classify(ep);
-    server::send_error(res, status, message, is_page_request(req));
-  });
-  // Errors httplib produces itself (no route, body too large, bad request) get the same bodies.
-  http.set_error_handler(
-      httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
-        if (!t_trace.recorded) {
-          ctx.metrics.observe(t_trace.route ? t_trace.route->name : "unmatched", method_label(req.method),
-                              res.status, trace_seconds());
-          t_trace.recorded = true;
-        }
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        server::send_error(res, res.status, reason_for(res.status, req, ctx.options.max_body_bytes),
-                           is_page_request(req));
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    spdlog::debug("{} {} {} {:.1f} ms", req.method, req.path, res.status, trace_seconds() * 1e3);
-    t_trace = RequestTrace{};
-  });
+const server::RouteSpec* Server::Impl::match(const httplib::Request& req, std::smatch& matches) const {
+  const std::string method = req.method == "HEAD" ? "GET" : req.method;
+  const auto routes = server::route_table();
+  for (std::size_t r = 0; r < routes.size(); ++r) {
+    if (method == routes[r].method && std::regex_match(req.path, matches, patterns[r])) return &routes[r];
+  }
+  return nullptr;
+}
+
+void Server::Impl::handle(httplib::Request& req, httplib::Response& res) {
+  const auto start = Clock::now();
+  res.headers = security_headers();
+  const auto* route = match(req, req.matches);
+  if (route) {
+    try {
+      route->handler(ctx, req, res);
+    } catch (...) {
+      const auto [status, message] = classify(std::current_exception());
+      // Keep the security headers; drop what the handler set.
+      res.body.clear();
+      res.headers.erase("Content-Type");
+      res.headers.erase("Cache-Control");
+      server::send_error(res, status, message, route->page);
+    }
+    if (res.status == -1) res.status = 200;
+  } else {
+    res.status = known_method(req.method) ? 404 : 400;
+  }
+  // An error status without a body (no route, or a handler that set only the status) gets the
+  // error body every other error has.
+  if (res.status >= 400 && res.body.empty()) {
+    server::send_error(res, res.status, reason_for(res.status, req, ctx.options.max_body_bytes),
+                       route ? route->page : !req.path.starts_with("/api/"));
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  ctx.metrics.observe(route ? route->name : "unmatched", method_label(req.method), res.status, seconds);
+  spdlog::debug("{} {} {} {:.1f} ms", req.method, req.path, res.status, seconds * 1e3);
+}
+
+void Server::Impl::refuse(const httplib::Request& req, httplib::Response& res, int status,
+                          std::string_view why) {
+  std::smatch unused;
+  const auto* route = match(req, unused);
+  res.headers = security_headers();
+  server::send_error(res, status, why, route ? route->page : !req.path.starts_with("/api/"));
+  ctx.metrics.observe(route ? route->name : "unmatched", method_label(req.method), status, 0.0);
+  spdlog::debug("{} {} {} refused: {}", req.method, req.path, status, why);
 }
 
 Server::Server(ServerOptions options, std::shared_ptr<ModelRegistry> models)
@@ -281,34 +272,7 @@ void Server::start() {
     if (i.started) throw InvalidArgument("the server was already started");
     i.started = true;
   }
-  const auto& host = i.ctx.options.host;
-  if (i.ctx.options.port == 0) {
-    i.port = i.http.bind_to_any_port(host);
-    if (i.port < 0) throw IoError("cannot bind to any port on " + host);
-  } else {
-    if (!i.http.bind_to_port(host, i.ctx.options.port)) {
-      throw IoError("cannot listen on " + host + ":" + std::to_string(i.ctx.options.port) +
-                    " (in use, or not an address of this machine)");
-    }
-    i.port = i.ctx.options.port;
-  }
-  // httplib listens with a backlog of 5: a burst of new connections (many clients at once, a load
-  // test) would overflow it and see stalls or resets. listen() again on the bound socket widens it.
-  if (i.listen_socket != INVALID_SOCKET) ::listen(i.listen_socket, kListenBacklog);
-  i.thread = std::thread([&i] {
-    i.http.listen_after_bind();
-    std::lock_guard lock(i.state_mutex);
-    i.stopped = true;
-    i.state_changed.notify_all();
-  });
-  // stop() only works once the accept loop runs; wait for it (the socket already listens).
-  while (!i.http.is_running()) {
-    {
-      std::lock_guard lock(i.state_mutex);
-      if (i.stopped) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  i.port = i.transport->start(i.ctx.options.host, i.ctx.options.port);
   spdlog::info("serving on {}", url());
 }
 
@@ -320,24 +284,20 @@ void Server::wait() {
 
 void Server::stop() {
   auto& i = *impl_;
+  std::lock_guard stopping(i.stop_mutex);
   {
     std::lock_guard lock(i.state_mutex);
-    if (!i.started) return;
+    if (!i.started || i.stopped) return;
   }
-  i.http.stop();  // closes the listening socket; listen_after_bind joins the workers (in-flight requests
-                  // finish)
-  if (i.thread.joinable()) {
-    if (i.thread.get_id() == std::this_thread::get_id()) {
-      i.thread.detach();
-    } else {
-      i.thread.join();
-    }
-  }
+  i.transport->stop(i.ctx.options.grace_period);
   i.ctx.tmdb->wait_idle();
+  std::lock_guard lock(i.state_mutex);
+  i.stopped = true;
+  i.state_changed.notify_all();
 }
 
 bool Server::running() const {
-  return impl_->http.is_running();
+  return impl_->transport->running();
 }
 int Server::port() const {
   return impl_->port;
