@@ -91,7 +91,7 @@ def test_a_rating_off_the_scale(svd_model, rating):
 def test_bad_filters(svd_model):
     with pytest.raises(ValueError, match="expected old, new, any or a range FROM-TO"):
         svd_model.recommend({1: 4.0}, years="recent")
-    with pytest.raises(ValueError, match="the range FROM-TO is empty"):
+    with pytest.raises(ValueError, match=r"the range 2000-1990 is empty \(from > to\)"):
         svd_model.recommend({1: 4.0}, years=(2000, 1990))
     with pytest.raises(ValueError, match="n must be >= 1"):
         svd_model.recommend({1: 4.0}, n=0)
@@ -111,6 +111,7 @@ def test_missing_files(tmp_path):
 def test_a_malformed_ratings_file_names_the_line(tmp_path):
     (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,100\n1,x,3.0,100\n")
     (tmp_path / "movies.csv").write_text("movieId,title,genres\n1,Toy Story (1995),Comedy\n")
+    (tmp_path / "links.csv").write_text("movieId,imdbId,tmdbId\n1,0114709,862\n")
     with pytest.raises(ValueError, match=r"ratings.csv:3: "):
         cinefactor.load_movielens(tmp_path, use_cache=False)
 

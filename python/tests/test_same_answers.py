@@ -59,15 +59,19 @@ def test_transform_folds_rows_in_as_the_server_does_for_a_visitor(ml_small, esti
 
 def test_svd_singular_values_match_scipy_svds(ml_small):
     X = ml_small.ratings
-    k = 20
+    k = 50
     reference = np.sort(scipy.sparse.linalg.svds(X.astype(np.float64), k=k, random_state=0)[1])[::-1]
     svd = cinefactor.TruncatedSVD(n_components=k, random_state=42, device="cpu").fit(X)
     relative = np.abs(svd.singular_values_ - reference) / reference
-    # The C++ suite's bound (tests/test_svd_movielens.cpp): the leading values within 1e-3 with the defaults.
-    assert np.all(relative[:15] < 1e-3), relative
+    # The C++ suite's bounds (tests/test_svd_movielens.cpp, which explains them: the spectrum is flat past the
+    # first values): with the defaults (10 oversamples, 4 power iterations) the leading 20 within 1e-3.
+    assert np.all(relative[:20] < 1e-3), relative
     assert relative.max() < 5e-2
+    more = cinefactor.TruncatedSVD(n_components=k, n_iter=10, random_state=42, device="cpu").fit(X)
+    relative_more = np.abs(more.singular_values_ - reference) / reference
+    assert np.all(relative_more[:36] < 1e-3), relative_more
     golden_values = np.array(golden("svd_ml_latest_small_k50.json")["singular_values"])
-    assert np.allclose(reference, golden_values[:k], rtol=1e-6)
+    assert np.allclose(reference, golden_values, rtol=1e-6)
 
 
 def cli_train(cli, data_dir, out, *args):

@@ -11,9 +11,18 @@ from sklearn.utils.estimator_checks import check_estimator
 
 import cinefactor
 
-# Checks scikit-learn 1.2's check_estimator runs that these estimators do not pass, each with the reason.
+# Checks of scikit-learn 1.2's check_estimator that are skipped, each with the reason.
 SKIPPED_CHECKS = {
-    "NMF": {},
+    "NMF": {
+        # fit_transform returns the W of training; transform refits W with H fixed (scikit-learn's
+        # NMF.transform, as the server folds a visitor in). They agree within the check's 0.01 only when the
+        # factorization is exact: scikit-learn passes with its default n_components=None (= n_features) on
+        # the check's data; its own NMF(solver="mu", init="nndsvda", n_components=2) fails this check the same
+        # way (largest difference 0.113; ours 0.114).
+        "check_transformer_general": "transform refits W: equal to fit_transform only for an exact factorization",
+        # The same comparison (through scikit-learn's _check_transformer) on a wrapped copy of the same data.
+        "check_transformer_data_not_an_array": "the same comparison as check_transformer_general",
+    },
     "TruncatedSVD": {},
 }
 
@@ -21,11 +30,11 @@ SKIPPED_CHECKS = {
 @pytest.mark.parametrize("estimator", [
     # n_components = 2: the checks' matrices have 3 to 10 columns, below the default of 20.
     cinefactor.NMF(n_components=2, random_state=0, device="cpu"),
-    cinefactor.TruncatedSVD(random_state=0, device="cpu"),  # the checks set n_components = 1 by this name
+    cinefactor.TruncatedSVD(n_components=2, random_state=0, device="cpu"),
 ], ids=lambda e: type(e).__name__)
 def test_check_estimator(estimator):
     skipped = SKIPPED_CHECKS[type(estimator).__name__]
-    ran = []
+    ran = []  # every other check must pass
     for est, check in check_estimator(estimator, generate_only=True):
         name = getattr(check, "func", check).__name__
         if name in skipped:
@@ -94,7 +103,8 @@ def test_recommend_and_similar_records(ml_small):
     assert len(recs) == 5
     assert all(r.year >= 2000 and "Action" in r.genres and r.rating_count >= 20 for r in recs)
     assert all(1 <= len(r.because) <= 2 for r in recs)
-    assert recs[0].because[0].movie_id in (1, 2571) and recs[0].because[0].title in ("Toy Story", "Matrix, The")
+    titles = {1: "Toy Story", 2571: "The Matrix"}  # clean titles: "Matrix, The" becomes "The Matrix"
+    assert all(b.title == titles[b.movie_id] for r in recs for b in r.because)
     assert [r.score for r in recs] == sorted([r.score for r in recs], reverse=True)
     similar = model.similar(1, n=4)
     assert len(similar) == 4 and 1 not in [s.movie_id for s in similar]
