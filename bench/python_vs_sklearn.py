@@ -10,7 +10,7 @@ and the peak resident memory each fit adds (VmHWM reset before each fit through 
 excluded) against cinefactor.NMF.fit(MovieLensData) in Python (the dataset's own matrix, no conversion)
 and against fit(scipy matrix) (the binding converts it once).
 
-  bench/python_vs_sklearn.py --cli build/cpu/cinefactor --data DIR [--data DIR2] [-k 64] [--iterations 20]
+  bench/python_vs_sklearn.py [--cli build/cpu/cinefactor] --data DIR [--data DIR2] [-k 64] [--iterations 20]
                              [--repeat 3] [--skip-sklearn-nmf-over NNZ] [--json OUT]
 """
 
@@ -101,6 +101,8 @@ def bench_dataset(data_dir, opts):
               f"  +{added / 2**20:7.0f} MiB  runs {', '.join(f'{r:.2f}' for r in runs)}", flush=True)
     row["python"] = {name: {"seconds": m, "peak_added_bytes": a, "runs": r} for name, (m, a, r) in results.items()}
 
+    if not opts.cli:
+        return row
     # The binding against the CLI, the same work: train() seconds in the CLI against Python's wall time.
     cli_nmf, cli_nmf_runs = cli_seconds(opts.cli, data_dir, ["--algo", "nmf", "-k", str(k), "--iterations",
                                                              str(iters), "--tol", "0"], repeat)
@@ -118,7 +120,7 @@ def bench_dataset(data_dir, opts):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cli", required=True, help="the cinefactor binary (for the overhead comparison)")
+    parser.add_argument("--cli", help="the cinefactor binary (the overhead comparison is left out without it)")
     parser.add_argument("--data", action="append", required=True, help="a MovieLens-layout directory")
     parser.add_argument("-k", type=int, default=64)
     parser.add_argument("--iterations", type=int, default=20, help="NMF iterations (fixed, no early stop)")
