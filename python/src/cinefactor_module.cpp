@@ -168,8 +168,8 @@ struct PyModel {
 // pointer: its view points at a placeholder it never reads.
 template <typename T>
 const T* data_or_placeholder(const std::vector<T>& v) {
-  static const T placeholder{};
-  return v.empty() ? &placeholder : v.data();
+  static const T kPlaceholder{};
+  return v.empty() ? &kPlaceholder : v.data();
 }
 View2 matrix_view(const DenseMatrix& m) {
   return View2(data_or_placeholder(m.data),
@@ -181,8 +181,8 @@ View1<T> vector_view(const std::vector<T>& v) {
 }
 template <typename T>
 View1<T> span_view(std::span<const T> s) {
-  static const T placeholder{};
-  return View1<T>(s.empty() ? &placeholder : s.data(), {s.size()}, nb::handle());
+  static const T kPlaceholder{};
+  return View1<T>(s.empty() ? &kPlaceholder : s.data(), {s.size()}, nb::handle());
 }
 
 nb::object catalog_entry(const CatalogMovie* entry) {
