@@ -153,5 +153,54 @@ TEST(TrainOptionsCheck, BadValuesAreRejected) {
   EXPECT_THROW(train(RatingMatrix{}, TrainOptions{}), InvalidArgument);
 }
 
+TEST(TrainInitialFactors, NmfStartsFromTheGivenFactors) {
+  // One iteration of the zero objective from W = H = 1 (rank 1) on [[4, 2], [3, 0]], by hand, W first
+  // as scikit-learn: W *= (X H^T) / (W H H^T) = [6, 3] / 2 = [3, 1.5]; then H *= (W^T X) / (W^T W H):
+  // H = [3*4 + 1.5*3, 3*2] / 11.25 = [16.5, 6] / 11.25.
+  TrainOptions o;
+  o.algorithm = Algorithm::nmf;
+  o.rank = 1;
+  o.max_iterations = 1;
+  o.tolerance = 0.0;
+  o.initial_user_factors = DenseMatrix(2, 1, 1.0f);
+  o.initial_movie_factors = DenseMatrix(2, 1, 1.0f);
+  const Model m = train(tiny(), o);
+  EXPECT_NEAR(m.user_factors(0, 0), 3.0f, 1e-5);
+  EXPECT_NEAR(m.user_factors(1, 0), 1.5f, 1e-5);
+  EXPECT_NEAR(m.movie_factors(0, 0), 16.5f / 11.25f, 1e-5);
+  EXPECT_NEAR(m.movie_factors(1, 0), 6.0f / 11.25f, 1e-5);
+  EXPECT_FALSE(m.hyperparameters.init.has_value()) << "no init ran";
+  EXPECT_FALSE(m.hyperparameters.oversamples.has_value());
+  // A rank above min(users, movies) is fine without the nndsvda init.
+  o.rank = 3;
+  o.initial_user_factors = DenseMatrix(2, 3, 1.0f);
+  o.initial_movie_factors = DenseMatrix(2, 3, 1.0f);
+  EXPECT_NO_THROW(train(tiny(), o));
+}
+
+TEST(TrainInitialFactors, WrongShapesAndValuesAreRejected) {
+  TrainOptions o;
+  o.algorithm = Algorithm::nmf;
+  o.rank = 1;
+  o.initial_user_factors = DenseMatrix(3, 1, 1.0f);
+  o.initial_movie_factors = DenseMatrix(2, 1, 1.0f);
+  EXPECT_THROW(
+      {
+        try {
+          train(tiny(), o);
+        } catch (const InvalidArgument& e) {
+          EXPECT_STREQ(e.what(), "initial user factors must be 2 x 1 (rank), got 3 x 1");
+          throw;
+        }
+      },
+      InvalidArgument);
+  o.initial_user_factors = DenseMatrix(2, 1, 1.0f);
+  o.initial_movie_factors = DenseMatrix(2, 1, -1.0f);
+  EXPECT_THROW(train(tiny(), o), InvalidArgument);
+  o.initial_movie_factors = DenseMatrix(2, 1, 1.0f);
+  o.algorithm = Algorithm::svd;
+  EXPECT_THROW(train(tiny(), o), InvalidArgument);
+}
+
 }  // namespace
 }  // namespace cinefactor

@@ -40,6 +40,11 @@ struct TrainOptions {
   float l2_movie = 0.15f;  // masked: L2 weight on movie factors, per rating (reg_qi)
   bool biases = false;     // masked: learn user/movie biases too
   float l2_bias = 5.0f;    // masked/bias: L2 weight on each bias: b = sum of residuals / (n + l2_bias)
+  // Start from these factors instead of `init` (scikit-learn's init="custom"): W, users x rank, and H
+  // transposed, movies x rank, finite and >= 0. Both empty (the default): `init` decides. The model's
+  // hyperparameters then leave `init` out.
+  DenseMatrix initial_user_factors;
+  DenseMatrix initial_movie_factors;
 
   // Implicit-feedback ALS (algorithm als): ratings >= positive_threshold are positive feedback with
   // confidence 1 + alpha; every other pair is a zero with confidence 1. Defaults tuned at k = 64 on one

@@ -25,6 +25,26 @@ using engine::Backend;
 
 constexpr EnumNames<Device, 3> kDeviceNames{"auto", "cpu", "cuda"};
 
+bool has_initial_factors(const TrainOptions& o) {
+  return o.initial_user_factors.rows > 0 || o.initial_movie_factors.rows > 0;
+}
+
+void validate_initial_factors(const RatingMatrix& ratings, const TrainOptions& o) {
+  if (o.algorithm != Algorithm::nmf) throw InvalidArgument("initial factors are for NMF only");
+  const auto check = [&](const DenseMatrix& m, std::string_view name, std::int64_t rows) {
+    if (m.rows != rows || m.cols != o.rank || m.data.size() != static_cast<std::size_t>(rows * o.rank)) {
+      throw InvalidArgument(fmt::format("initial {} factors must be {} x {} (rank), got {} x {}", name, rows,
+                                        o.rank, m.rows, m.cols));
+    }
+    for (const float v : m.data) {
+      if (!(v >= 0.0f) || !std::isfinite(v))
+        throw InvalidArgument(fmt::format("initial {} factors must be finite and >= 0, got {}", name, v));
+    }
+  };
+  check(o.initial_user_factors, "user", ratings.n_users());
+  check(o.initial_movie_factors, "movie", ratings.n_movies());
+}
+
 void validate(const RatingMatrix& ratings, const TrainOptions& o) {
   if (ratings.nnz() == 0) throw InvalidArgument("cannot train on a rating matrix without ratings");
   if (o.threads < 0)
@@ -45,13 +65,15 @@ void validate(const RatingMatrix& ratings, const TrainOptions& o) {
   if (o.algorithm == Algorithm::nmf || o.algorithm == Algorithm::svd) {
     const int smaller = std::min(ratings.n_users(), ratings.n_movies());
     if (o.rank < 1) throw InvalidArgument("rank must be >= 1, got " + std::to_string(o.rank));
-    const bool needs_svd = o.algorithm == Algorithm::svd || o.init == NmfInit::nndsvda;
+    const bool needs_svd =
+        o.algorithm == Algorithm::svd || (o.init == NmfInit::nndsvda && !has_initial_factors(o));
     if (needs_svd && o.rank > smaller) {
       throw InvalidArgument(
           "rank " + std::to_string(o.rank) + " exceeds min(users, movies) = " + std::to_string(smaller) +
           (o.algorithm == Algorithm::nmf ? " (needed by the nndsvda init; use the random init)" : ""));
     }
   }
+  if (has_initial_factors(o)) validate_initial_factors(ratings, o);
   for (const auto& [name, value] : {std::pair{"l2_user", o.l2_user}, std::pair{"l2_movie", o.l2_movie},
                                     std::pair{"l2_bias", o.l2_bias}}) {
     if (!(value >= 0.0f) || !std::isfinite(value))
@@ -76,6 +98,7 @@ engine::SvdSettings svd_settings(const TrainOptions& o, bool center) {
 }
 
 engine::NmfFactors nmf_initial(const RatingMatrix& ratings, const TrainOptions& o, Backend& backend) {
+  if (has_initial_factors(o)) return {o.initial_user_factors, o.initial_movie_factors};
   // scikit-learn's scale: the mean of the zero-filled matrix.
   const double zero_filled_mean =
       ratings.global_mean() * static_cast<double>(ratings.nnz()) /
@@ -163,11 +186,11 @@ Hyperparameters hyperparameters(const TrainOptions& o, int iterations) {
     case Algorithm::nmf:
       h.rank = o.rank;
       h.objective = o.objective;
-      h.init = o.init;
+      if (!has_initial_factors(o)) h.init = o.init;
       h.max_iterations = o.max_iterations;
       h.tolerance = o.tolerance;
       h.seed = o.seed;
-      if (o.init == NmfInit::nndsvda) {
+      if (o.init == NmfInit::nndsvda && !has_initial_factors(o)) {
         h.oversamples = o.oversamples;
         h.power_iterations = o.power_iterations;
       }
