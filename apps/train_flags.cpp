@@ -24,7 +24,8 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Random seed (initialization, SVD test matrix)")->capture_default_str();
-  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")
+  cmd->add_option("--threads", o.threads,
+                  "CPU threads (0 = the cores other processes leave free, followed during the run)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option(

@@ -28,7 +28,7 @@ constexpr EnumNames<Device, 3> kDeviceNames{"auto", "cpu", "cuda"};
 void validate(const RatingMatrix& ratings, const TrainOptions& o) {
   if (ratings.nnz() == 0) throw InvalidArgument("cannot train on a rating matrix without ratings");
   if (o.threads < 0)
-    throw InvalidArgument("threads must be >= 0 (0 = all cores), got " + std::to_string(o.threads));
+    throw InvalidArgument("threads must be >= 0 (0 = automatic), got " + std::to_string(o.threads));
   if (o.max_iterations < 1)
     throw InvalidArgument("max_iterations must be >= 1, got " + std::to_string(o.max_iterations));
   if (!(o.tolerance >= 0.0) || !std::isfinite(o.tolerance))
