@@ -23,8 +23,8 @@ class BusyChild {
  public:
   BusyChild() : pid_(::fork()) {
     if (pid_ == 0) {
-      for (volatile unsigned long i = 0;; i = i + 1) {
-      }
+      std::atomic<unsigned long> spins{0};
+      for (;;) spins.fetch_add(1, std::memory_order_relaxed);
     }
   }
   ~BusyChild() {
@@ -67,7 +67,9 @@ TEST(BusyCoresElsewhere, SeesABusyProcess) {
   EXPECT_GE(seen, 1);
   // ...and the automatic team leaves its core alone (the count is looked up again after kThreadsRecheckMs).
   std::this_thread::sleep_for(std::chrono::milliseconds(kThreadsRecheckMs + 20));
-  if (omp_get_max_threads() >= 2) EXPECT_LT(resolve_threads(0), omp_get_max_threads());
+  if (omp_get_max_threads() >= 2) {
+    EXPECT_LT(resolve_threads(0), omp_get_max_threads());
+  }
 }
 
 // The runnable tasks of the whole machine, this process's included (/proc/loadavg's fourth field).
