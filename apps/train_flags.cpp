@@ -29,7 +29,8 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   cmd->add_option("--seed", o.seed, "Random seed (initialization, SVD test matrix)")
       ->check(unsigned_integer())
       ->capture_default_str();
-  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")
+  cmd->add_option("--threads", o.threads,
+                  "CPU threads (0 = the cores other processes leave free, followed during the run)")
       ->check(non_negative())
       ->capture_default_str();
   cmd->add_option(

@@ -5,6 +5,7 @@
 #   factorizing  bench_factorize (k = 64)          vs scikit-learn 1.2       (bench/peer_sklearn.py)
 #   recommending bench_recommend (fold-in + top-5 for one visitor)
 #   evaluating   bench_evaluate (users ranked per second)
+#   contention   bench/contention.sh (a masked-NMF fit idle and beside a background busy loop)
 # Everything goes to $OUT_DIR (default bench/results/cpu-<date>), with a header naming the machine and commit.
 #   scripts/install-deps --peers && cmake --preset release && cmake --build --preset release
 #   bench/run_cpu.sh [BUILD_DIR]          (default build/release)
@@ -27,4 +28,5 @@ run factorize "$build/bench/bench_factorize" --benchmark_filter=data
 run factorize-sklearn /usr/bin/python3 bench/peer_sklearn.py "$data/ratings.csv"
 run recommend "$build/bench/bench_recommend" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 run evaluate "$build/bench/bench_evaluate"
+run contention env OUT_DIR="$out/contention" bench/contention.sh "$build"
 echo "results in $out"

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/parallel.hpp"
 #include "engine/backend.hpp"
 
 namespace cinefactor::engine::cpu {
@@ -100,11 +101,12 @@ class CpuBackend final : public Backend {
   std::vector<std::int32_t> rank_top_k(const RankingJob& job) override;
 
  private:
+  // Asked before every pass, so an automatic count follows the load (core/parallel.hpp).
   int threads_for(std::int64_t nnz) const noexcept {
-    return static_cast<int>(
-        std::max<std::int64_t>(1, std::min<std::int64_t>(threads_, nnz / kMinRatingsPerThread)));
+    return static_cast<int>(std::max<std::int64_t>(
+        1, std::min<std::int64_t>(resolve_threads(threads_), nnz / kMinRatingsPerThread)));
   }
-  int threads_;
+  int threads_;  // as asked: 0 = automatic
 };
 
 }  // namespace cinefactor::engine::cpu

@@ -209,7 +209,7 @@ MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
 
 IterationLog CpuBackend::nmf_zero(const RatingMatrix& ratings, NmfFactors& factors,
                                   const IterationControl& control) {
-  const int threads = threads_for(ratings.nnz());
+  int threads = threads_for(ratings.nnz());
   check_nmf_factors(ratings, factors);
   const auto& xu = ratings.by_user();
   const auto& xm = ratings.by_movie();
@@ -221,6 +221,7 @@ IterationLog CpuBackend::nmf_zero(const RatingMatrix& ratings, NmfFactors& facto
   MatrixD hht = gram(factors.ht, movie_blocks, threads);
   IterationTracker tracker(control);
   while (true) {
+    threads = threads_for(ratings.nnz());  // follows the load (core/parallel.hpp)
     const Eigen::MatrixXf hht_f = hht.cast<float>();
     const ZeroSide w_side = mu_zero_side(xu, user_blocks, factors.ht, hht_f, factors.w, threads);
     const Eigen::MatrixXf wtw_f = w_side.self_gram.cast<float>();
@@ -236,7 +237,7 @@ IterationLog CpuBackend::nmf_zero(const RatingMatrix& ratings, NmfFactors& facto
 
 IterationLog CpuBackend::nmf_masked(const RatingMatrix& ratings, const MaskedNmfSettings& settings,
                                     MaskedNmfState& state, const IterationControl& control) {
-  const int threads = threads_for(ratings.nnz());
+  int threads = threads_for(ratings.nnz());
   check_nmf_factors(ratings, state.factors);
   if (!(settings.l2_user >= 0.0f) || !(settings.l2_movie >= 0.0f) || !(settings.l2_bias >= 0.0f)) {
     throw InvalidArgument("NMF L2 weights must be >= 0");
@@ -278,6 +279,7 @@ IterationLog CpuBackend::nmf_masked(const RatingMatrix& ratings, const MaskedNmf
                              true};
   IterationTracker tracker(control);
   while (true) {
+    threads = threads_for(ratings.nnz());  // follows the load (core/parallel.hpp)
     const MaskedSide u = mu_masked_side(user_side, threads);
     const MaskedSide m = mu_masked_side(movie_side, threads);
     const MaskedLossTerms terms{m.sse, u.weighted_norm, m.weighted_norm, u.bias_norm + m.bias_norm};

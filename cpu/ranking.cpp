@@ -29,7 +29,7 @@ std::vector<std::int32_t> CpuBackend::rank_top_k(const RankingJob& job) {
   const Eigen::Map<const RowMajorMatrixF> user_factors(job.user_factors->data.data(), job.user_factors->rows,
                                                        rank);
   const Eigen::Map<const Eigen::RowVectorXf> offset(job.movie_offset.data(), n_movies);
-#pragma omp parallel num_threads(threads_)
+#pragma omp parallel num_threads(resolve_threads(threads_))
   {
     RowMajorMatrixF block_factors(block, rank);
     RowMajorMatrixF scores(block, n_movies);

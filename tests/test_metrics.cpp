@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cinefactor/error.hpp"
+#include "cinefactor/evaluation.hpp"
 #include "cinefactor/metrics.hpp"
+#include "cinefactor/train.hpp"
 #include "evaluation_support.hpp"
 #include "test_support.hpp"
 #include "top_k_select.hpp"
@@ -309,6 +311,105 @@ TEST(RatingErrors, HandCase) {
   const double sq = 1.875 * 1.875 + 4.5 * 4.5 + 3.75 * 3.75 + 3.9375 * 3.9375 + 3.0 * 3.0;
   EXPECT_NEAR(e.rmse, std::sqrt(sq / 5.0), kExact);
   EXPECT_NEAR(e.mae, (1.875 + 4.5 + 3.75 + 3.9375 + 3.0) / 5.0, kExact);
+}
+
+// A split that holds out every rating of movies 3 and 7 and of user 5: the masked NMF has never seen them,
+// and predicts them by the training mean plus whatever biases exist (without biases it used to predict 0).
+struct ColdSplit {
+  static constexpr std::int32_t kUsers = 24;
+  static constexpr std::int32_t kMovies = 16;
+  static bool cold(std::int32_t u, std::int32_t j) { return u == 5 || j == 3 || j == 7; }
+  TrainTestSplit split;
+  ColdSplit() {
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> half_stars(1, 10);
+    std::vector<Cell> cells;
+    for (std::int32_t u = 0; u < kUsers; ++u) {
+      for (std::int32_t j = 0; j < kMovies; ++j) {
+        if ((u + j) % 3 != 0) cells.push_back({u, j, 0.5f * static_cast<float>(half_stars(rng))});
+      }
+    }
+    const auto ratings = make_matrix(kUsers, kMovies, cells);
+    std::vector<std::uint8_t> in_test(static_cast<std::size_t>(ratings.nnz()), 0);
+    const auto& csr = ratings.by_user();
+    for (std::int32_t u = 0; u < kUsers; ++u) {
+      for (std::int64_t p = csr.row_begin(u); p < csr.row_end(u); ++p) {
+        const auto q = static_cast<std::size_t>(p);
+        in_test[q] = cold(u, csr.indices[q]) || p % 5 == 0;
+      }
+    }
+    split = split_by_mask(ratings, in_test);
+  }
+  Model train_masked(bool biases) const {
+    TrainOptions o;
+    o.algorithm = Algorithm::nmf;
+    o.objective = NmfObjective::masked;
+    o.biases = biases;
+    o.rank = 3;
+    o.max_iterations = 50;
+    o.threads = 1;
+    return train(split.train, o);
+  }
+};
+
+TEST(RatingErrors, UnseenMoviesAndUsersFallBackToTheTrainingMean) {
+  const ColdSplit c;
+  ASSERT_EQ(c.split.train.movie_count(3), 0);
+  ASSERT_EQ(c.split.train.movie_count(7), 0);
+  ASSERT_EQ(c.split.train.by_user().row_nnz(5), 0);
+  const auto mean = static_cast<float>(c.split.train.global_mean());
+  for (const bool biases : {false, true}) {
+    SCOPED_TRACE(biases ? "with biases" : "without biases");
+    const Model model = c.train_masked(biases);
+    const auto& test = c.split.test.by_user();
+    // Only the cold entries, and the errors the mean predictor makes on them.
+    std::vector<Cell> cold_cells;
+    double squared = 0.0;
+    std::int64_t warm = 0;
+    for (std::int32_t u = 0; u < ColdSplit::kUsers; ++u) {
+      for (std::int64_t p = test.row_begin(u); p < test.row_end(u); ++p) {
+        const auto q = static_cast<std::size_t>(p);
+        const std::int32_t j = test.indices[q];
+        if (!ColdSplit::cold(u, j)) {
+          ++warm;
+          EXPECT_NE(model.predict(u, j), mean);
+          continue;
+        }
+        float expected = mean;
+        if (biases)
+          expected +=
+              model.user_bias[static_cast<std::size_t>(u)] + model.movie_bias[static_cast<std::size_t>(j)];
+        EXPECT_FLOAT_EQ(model.predict(u, j), expected) << "user " << u << " movie " << j;
+        cold_cells.push_back({u, j, test.values[q]});
+        squared += std::pow(static_cast<double>(expected) - test.values[q], 2);
+      }
+    }
+    ASSERT_GT(warm, 0);
+    ASSERT_GT(cold_cells.size(), 10u);
+    const auto cold_test = make_matrix(ColdSplit::kUsers, ColdSplit::kMovies, cold_cells);
+    EXPECT_NEAR(rating_errors(model, cold_test).rmse,
+                std::sqrt(squared / static_cast<double>(cold_cells.size())), 1e-6);
+    // Scoring a whole row follows the same rule: the unseen user gets it on every movie.
+    std::vector<float> row(static_cast<std::size_t>(ColdSplit::kMovies));
+    model.score_user(5, row);
+    for (std::int32_t j = 0; j < ColdSplit::kMovies; ++j)
+      EXPECT_FLOAT_EQ(row[static_cast<std::size_t>(j)], model.predict(5, j)) << j;
+  }
+}
+
+// Ranking ranks by the same predictions: an unseen movie is scored by the fallback, not by 0. In the hand
+// case movies 2 and 3 have no training rating; as trained, their factor rows are zero.
+TEST(RankingMetrics, UnseenMoviesAreRankedByTheFallback) {
+  HandCase c;
+  c.model.movie_factors(2, 2) = 0.0f;
+  c.model.movie_factors(3, 3) = 0.0f;
+  // Scored 0: user 0 ranks [1, 2, 3] (misses 3 at k = 2), user 1 ranks [0, 2, 3] (finds both).
+  EXPECT_NEAR(ranking_metrics(c.model, c.train, c.test, quiet({2})).at_k[0].recall, (0.0 + 1.0) / 2, kExact);
+  // Scored by the training mean 1.0: user 0 ranks [2, 3, 1] (finds 3), user 1 ranks [2, 3, 0] (finds 2).
+  c.model.training_mean = 1.0f;
+  c.model.user_rating_counts = {1, 1, 1};
+  c.model.movie_rating_counts = {1, 2, 0, 0};
+  EXPECT_NEAR(ranking_metrics(c.model, c.train, c.test, quiet({2})).at_k[0].recall, (1.0 + 0.5) / 2, kExact);
 }
 
 TEST(RankingMetrics, RejectsAModelOfAnotherShape) {

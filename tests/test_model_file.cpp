@@ -103,6 +103,9 @@ void expect_same_model(const Model& a, const Model& b) {
   EXPECT_TRUE(bits_equal(a.movie_bias, b.movie_bias));
   EXPECT_EQ(std::memcmp(&a.global_offset, &b.global_offset, sizeof(float)), 0);
   EXPECT_EQ(a.data_fingerprint, b.data_fingerprint);
+  EXPECT_EQ(a.training_mean, b.training_mean);
+  EXPECT_EQ(a.user_rating_counts, b.user_rating_counts);
+  EXPECT_EQ(a.movie_rating_counts, b.movie_rating_counts);
   ASSERT_EQ(a.catalog.size(), b.catalog.size());
   for (std::size_t j = 0; j < a.catalog.size(); ++j) {
     const auto& x = a.catalog[j];
@@ -181,6 +184,39 @@ TEST(ModelFile, RoundTripWithoutCatalogOrUserFactors) {
   model.user_factors = DenseMatrix();
   save_model(model, dir / "m.cfm");
   expect_same_model(load_model(dir / "m.cfm"), model);
+}
+
+// The fallback's training mean and counts (optional sections) round-trip; a model with only some of them
+// is refused by the writer; a file without them loads without them (no fallback, as before they existed).
+TEST(ModelFile, RoundTripTrainingCounts) {
+  test::TempDir dir;
+  auto model = random_model(Algorithm::nmf, NmfObjective::masked, 12);
+  model.user_bias.clear();
+  model.movie_bias.clear();
+  model.training_mean = 3.625f;
+  for (std::int32_t u = 0; u < model.n_users(); ++u) model.user_rating_counts.push_back(u % 4);
+  for (std::int32_t j = 0; j < model.n_movies(); ++j) model.movie_rating_counts.push_back(j % 3);
+  save_model(model, dir / "m.cfm");
+  const Model loaded = load_model(dir / "m.cfm");
+  expect_same_model(loaded, model);
+  EXPECT_TRUE(loaded.unseen_user(0));
+  EXPECT_FALSE(loaded.unseen_user(1));
+  EXPECT_TRUE(loaded.unseen_movie(3));
+  EXPECT_FLOAT_EQ(loaded.predict(0, 1), 3.625f);  // offset + shift = the training mean
+  EXPECT_FLOAT_EQ(loaded.predict(1, 3), 3.625f);
+
+  auto partial = model;
+  partial.movie_rating_counts.clear();
+  EXPECT_THROW(save_model(partial, dir / "p.cfm"), InvalidArgument);
+  auto without = model;
+  without.training_mean.reset();
+  without.user_rating_counts.clear();
+  without.movie_rating_counts.clear();
+  save_model(without, dir / "w.cfm");
+  const Model old = load_model(dir / "w.cfm");
+  EXPECT_FALSE(old.training_mean.has_value());
+  EXPECT_EQ(old.unseen_shift(), 0.0f);
+  EXPECT_FALSE(old.unseen_movie(3));
 }
 
 TEST(ModelFile, SectionsAre64ByteAligned) {
@@ -443,6 +479,10 @@ TEST(ModelFileGolden, LoadsVersion1) {
   EXPECT_EQ(loaded.catalog[3].movie.genres, (std::vector<std::string>{"Adventure", "Animation", "Fantasy"}));
   EXPECT_EQ(loaded.data_fingerprint, 0x0123456789abcdefULL);
   EXPECT_EQ(loaded.hyperparameters.power_iterations, 4);
+  // Written before the fallback's training counts existed: it loads without them and has no fallback.
+  EXPECT_FALSE(loaded.training_mean.has_value());
+  EXPECT_TRUE(loaded.user_rating_counts.empty() && loaded.movie_rating_counts.empty());
+  EXPECT_EQ(loaded.unseen_shift(), 0.0f);
 }
 
 // While the writer is at version 1 it must produce the golden bytes exactly.

@@ -16,7 +16,9 @@
 
 #include "cinefactor/error.hpp"
 #include "cinefactor/recommender.hpp"
+#include "cinefactor/train.hpp"
 #include "core/rating_grid.hpp"
+#include "evaluation_support.hpp"
 #include "test_support.hpp"
 
 namespace cinefactor {
@@ -408,7 +410,7 @@ std::vector<std::int64_t> brute_force(const Model& m, const FoldIn& user,
                                       const std::function<bool(const CatalogMovie&)>& keep, int top_n) {
   std::vector<std::tuple<float, std::int32_t, std::int64_t>> all;
   std::vector<float> scores(static_cast<std::size_t>(m.n_movies()));
-  m.score_vector(user.factors, user.bias, scores);
+  m.score_vector(user.factors, user.bias, scores, user.seen);
   for (std::int32_t j = 0; j < m.n_movies(); ++j) {
     const auto& c = m.catalog[static_cast<std::size_t>(j)];
     if (!keep(c)) continue;
@@ -708,6 +710,53 @@ TEST(RecommenderTopN, ColdStartFallsBackToPopularity) {
   const auto got = rec.recommend(request);
   ASSERT_EQ(got.size(), 5u);
   for (std::size_t i = 1; i < got.size(); ++i) EXPECT_GE(got[i - 1].rating_count, got[i].rating_count);
+}
+
+// The masked NMF without biases has no offset: a movie without training ratings, and every movie for a
+// visitor who rated none the model saw, is predicted by the fallback (the training mean), never 0 stars.
+TEST(RecommenderTopN, UnseenMoviesAndVisitorsGetTheFallback) {
+  constexpr std::int32_t kUsers = 12, kMovies = 8, kUnseen = 6;
+  std::vector<test::Cell> cells;
+  for (std::int32_t u = 0; u < kUsers; ++u) {
+    for (std::int32_t j = 0; j < kMovies; ++j) {
+      if (j != kUnseen && (u + j) % 3 != 0)
+        cells.push_back({u, j, 0.5f * static_cast<float>(1 + (u * 7 + j * 3) % 10)});
+    }
+  }
+  const auto ratings = test::make_matrix(kUsers, kMovies, cells);
+  TrainOptions options;
+  options.algorithm = Algorithm::nmf;
+  options.objective = NmfObjective::masked;
+  options.rank = 2;
+  options.max_iterations = 50;
+  options.threads = 1;
+  const auto model = std::make_shared<Model>(train(ratings, options));
+  const auto mean = static_cast<float>(ratings.global_mean());
+  const Recommender rec(model);
+  RecommendRequest request;
+  request.filters = no_filters();
+  request.top_n = kMovies;
+  request.explain = 0;
+  auto score_of = [&](std::int32_t movie) {
+    for (const auto& r : rec.recommend(request)) {
+      if (r.movie_index == movie) return r.score;
+    }
+    ADD_FAILURE() << "movie " << movie << " not recommended";
+    return 0.0f;
+  };
+
+  request.ratings = {{test::movie_id_of(0), 4.0f}, {test::movie_id_of(1), 2.5f}};
+  EXPECT_TRUE(rec.fold_in(request.ratings).seen);
+  EXPECT_FLOAT_EQ(score_of(kUnseen), mean);
+  EXPECT_GT(std::abs(score_of(2) - mean), 1e-4f);  // a seen movie: the factor product
+
+  // No ratings, or only ratings of unseen movies: an unseen visitor, the training mean on every movie.
+  for (const auto& visitor :
+       {std::vector<VisitorRating>{}, std::vector<VisitorRating>{{test::movie_id_of(kUnseen), 5.0f}}}) {
+    request.ratings = visitor;
+    EXPECT_FALSE(rec.fold_in(request.ratings).seen);
+    for (const auto& r : rec.recommend(request)) EXPECT_FLOAT_EQ(r.score, mean) << r.movie_index;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ struct RankingOptions {
   // holds one block of scores: memory = threads x block_users x n_movies x 4 bytes (ML-25M,
   // 2 threads: 2 x 64 x 59,047 x 4 = 30 MB).
   int block_users = 64;
-  int threads = 0;            // 0 = all cores (OpenMP default)
+  int threads = 0;            // 0 = the cores other processes leave free
   bool show_progress = true;  // a Progress bar over the users being ranked
   // Popularity floor, as the recommender applies it: movies with fewer training ratings than this rank
   // after every movie that has enough (0 = no floor). Coverage still counts them in its denominator.

@@ -1,7 +1,9 @@
 // A trained model: factors, biases, id maps and the movie catalog. Every algorithm produces the
 // same structure, so scoring, fold-in, evaluation, the model file and the server treat them alike:
 //   prediction(u, j) = global_offset + user_bias[u] + movie_bias[j] + dot(user_factors[u], movie_factors[j])
-// where terms an algorithm does not use are empty (bias vectors) or zero.
+// where terms an algorithm does not use are empty (bias vectors) or zero. A model that predicts ratings
+// and knows its training counts predicts a user or movie without training ratings by the training mean plus
+// whatever biases exist (Surprise's rule; see Model::unseen_shift).
 #pragma once
 
 #include <cstdint>
@@ -115,17 +117,36 @@ struct Model {
   std::vector<CatalogMovie> catalog;    // aligned with movie_ids; empty until attach_catalog()
   std::uint64_t data_fingerprint = 0;   // of the training ratings
 
+  // What the fallback for unseen users and movies needs, set by train(): the mean of the training ratings
+  // and each user's and movie's number of training ratings. All empty when unknown (model files written
+  // before they were stored); such a model has no fallback.
+  std::optional<float> training_mean;
+  std::vector<std::int32_t> user_rating_counts;   // n_users, or empty
+  std::vector<std::int32_t> movie_rating_counts;  // n_movies, or empty
+
   std::int32_t rank() const noexcept { return static_cast<std::int32_t>(movie_factors.cols); }
   std::int32_t n_users() const noexcept { return static_cast<std::int32_t>(user_ids.size()); }
   std::int32_t n_movies() const noexcept { return static_cast<std::int32_t>(movie_ids.size()); }
   // True when predictions are on the rating scale (RMSE/MAE make sense).
   bool predicts_ratings() const noexcept;
 
+  // The fallback, one rule for every path that predicts (evaluation, recommend, fold-in): the prediction
+  // for a user or a movie without training ratings is the training mean plus whatever biases exist, i.e.
+  // the usual offset and bias terms plus unseen_shift() in place of the factor product. unseen_shift() is
+  // training_mean - global_offset for a model that predicts ratings and knows its training counts, else 0
+  // (a ranking model's scores are not ratings; older files). It is non-zero only for the masked NMF without
+  // biases, whose offset is 0; its unseen factor rows are exactly zero (no observed entry to update from).
+  float unseen_shift() const noexcept;
+  bool unseen_user(std::int32_t user) const noexcept;    // false when the counts are unknown
+  bool unseen_movie(std::int32_t movie) const noexcept;  // false when the counts are unknown
+
   float predict(std::int32_t user, std::int32_t movie) const;
-  // Scores of every movie for a trained user; out.size() == n_movies().
+  // Scores of every movie for a trained user, as predict(); out.size() == n_movies().
   void score_user(std::int32_t user, std::span<float> out) const;
-  // Scores of every movie for an arbitrary user vector (factors of length rank(), plus a bias).
-  void score_vector(std::span<const float> factors, float user_bias, std::span<float> out) const;
+  // Scores of every movie for an arbitrary user vector (factors of length rank(), plus a bias), a user with
+  // training ratings (`seen`, a folded-in visitor who rated a movie the model saw) or without.
+  void score_vector(std::span<const float> factors, float user_bias, std::span<float> out,
+                    bool seen = true) const;
 
   std::optional<std::int32_t> movie_index(std::int64_t movie_id) const;
   std::optional<std::int32_t> user_index(std::int64_t user_id) const;

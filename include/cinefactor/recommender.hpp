@@ -106,6 +106,9 @@ struct FoldIn {
   std::vector<float> factors;  // rank() values (empty for rank-0 models)
   float bias = 0.0f;           // the visitor's user bias (models with user biases), else 0
   int iterations = 0;          // solver iterations / sweeps used (0 for closed forms)
+  // Whether the visitor rated a movie the model had training ratings for; when not, the visitor is an
+  // unseen user and every score takes the model's fallback (Model::unseen_shift).
+  bool seen = false;
 };
 
 struct RecommendRequest {
@@ -172,9 +175,11 @@ class Recommender {
   // floor are a prefix: one matrix-vector product over the first `floor_prefix(min_ratings)` rows of
   // the reordered factors. Positions below index that order; by_count_[position] is the movie index.
   std::size_t floor_prefix(std::int32_t min_ratings) const;
-  // out[i] = base + movie_bias + dot(query, factors) of the movie at position i, for i < prefix.
-  void score_prefix(std::span<const float> query, float base, bool with_movie_bias, std::size_t prefix,
-                    std::span<float> out) const;
+  // out[i] = base + movie_bias + dot(query, factors) of the movie at position i, for i < prefix; with
+  // `unseen_movies`, the movies without training ratings take the fallback (unseen_shift) instead of the
+  // product (which is zero for them).
+  void score_prefix(std::span<const float> query, float base, bool with_movie_bias, bool unseen_movies,
+                    std::size_t prefix, std::span<float> out) const;
   // Leaves the positions of the best `top_n` movies among the first `prefix` positions that pass `mask`
   // and whose movie index is not in `exclude` (sorted) in `candidates`, best first.
   void select_top(std::span<const float> scores, std::size_t prefix, const FilterMask& mask,
@@ -205,6 +210,7 @@ class Recommender {
   std::vector<std::int32_t> sorted_counts_;  // rating count by position (descending)
   std::vector<float> sorted_factors_;        // movie factors by position, row-major (a reordered copy)
   std::vector<float> sorted_bias_;           // movie biases by position, or empty
+  std::vector<float> sorted_unseen_;         // by position: unseen_shift for unseen movies, else 0; or empty
   std::vector<float> sorted_norms_;          // norms_ by position
   std::vector<std::string> genre_names_;     // bit i of a mask = genre_names_[i]
   std::size_t genre_words_ = 0;              // 64-bit words per movie

@@ -30,7 +30,7 @@ struct TrainOptions {
   int max_iterations = 200;  // NMF and ALS iterations; bias baseline sweeps
   double tolerance = 1e-5;   // stop when the relative loss change falls below it (0 = never)
   std::uint64_t seed = 42;
-  int threads = 0;  // 0 = all cores
+  int threads = 0;  // 0 = the cores other processes leave free, looked up again during the fit
 
   // NMF
   NmfObjective objective = NmfObjective::zero;

@@ -120,7 +120,7 @@ void check_als_factors(const RatingMatrix& ratings, const AlsSettings& settings,
 void check_svd_settings(const RatingMatrix& ratings, const SvdSettings& settings);
 void check_ranking_job(const RankingJob& job);
 
-// threads: 0 = all cores.
+// threads: 0 = automatic (core/parallel.hpp: the cores other processes leave free).
 std::unique_ptr<Backend> make_cpu_backend(int threads);
 // The CUDA backend on device `device`, owning one context (stream + library handles) for its lifetime.
 // Throws CudaError when the device cannot be initialized, Error when the build has no CUDA backend.

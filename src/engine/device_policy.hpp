@@ -37,7 +37,7 @@ CudaRankingWorkload ranking_workload(const Model& model, const RatingMatrix& tra
 // `train`).
 CudaRankingWorkload ranking_workload(std::int32_t rank, const RatingMatrix& train, int k);
 
-// The backend for `device` (threads: the CPU backend's thread count, 0 = all cores).
+// The backend for `device` (threads: the CPU backend's thread count, 0 = automatic).
 std::shared_ptr<Backend> select_backend(Device device, int threads, const DeviceWorkload& workload);
 std::shared_ptr<Backend> select_backend(Device device, int threads, const CudaRankingWorkload& ranking);
 

@@ -51,29 +51,50 @@ bool Model::predicts_ratings() const noexcept {
   return false;
 }
 
+float Model::unseen_shift() const noexcept {
+  if (!training_mean || !predicts_ratings()) return 0.0f;
+  return *training_mean - global_offset;
+}
+
+bool Model::unseen_user(std::int32_t user) const noexcept {
+  const auto u = static_cast<std::size_t>(user);
+  return u < user_rating_counts.size() && user_rating_counts[u] == 0;
+}
+
+bool Model::unseen_movie(std::int32_t movie) const noexcept {
+  const auto j = static_cast<std::size_t>(movie);
+  return j < movie_rating_counts.size() && movie_rating_counts[j] == 0;
+}
+
 float Model::predict(std::int32_t user, std::int32_t movie) const {
   float s = global_offset;
   if (!user_bias.empty()) s += user_bias[static_cast<std::size_t>(user)];
   if (!movie_bias.empty()) s += movie_bias[static_cast<std::size_t>(movie)];
+  if (unseen_user(user) || unseen_movie(movie)) return s + unseen_shift();
   if (rank() > 0) s += dot(user_factors.row(user), movie_factors.row(movie));
   return s;
 }
 
 void Model::score_user(std::int32_t user, std::span<float> out) const {
   score_vector(rank() > 0 ? user_factors.row(user) : std::span<const float>{},
-               user_bias.empty() ? 0.0f : user_bias[static_cast<std::size_t>(user)], out);
+               user_bias.empty() ? 0.0f : user_bias[static_cast<std::size_t>(user)], out, !unseen_user(user));
 }
 
-void Model::score_vector(std::span<const float> factors, float bias, std::span<float> out) const {
+void Model::score_vector(std::span<const float> factors, float bias, std::span<float> out, bool seen) const {
   if (out.size() != static_cast<std::size_t>(n_movies()))
     throw InvalidArgument("score buffer has the wrong size");
   if (factors.size() != static_cast<std::size_t>(rank()))
     throw InvalidArgument("user vector has the wrong rank");
   const float base = global_offset + bias;
+  const float shift = unseen_shift();
   for (std::int32_t j = 0; j < n_movies(); ++j) {
     float s = base;
     if (!movie_bias.empty()) s += movie_bias[static_cast<std::size_t>(j)];
-    if (rank() > 0) s += dot(factors, movie_factors.row(j));
+    if (!seen || unseen_movie(j)) {
+      s += shift;
+    } else if (rank() > 0) {
+      s += dot(factors, movie_factors.row(j));
+    }
     out[static_cast<std::size_t>(j)] = s;
   }
 }

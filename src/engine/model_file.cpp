@@ -195,6 +195,14 @@ std::string serialize_model(const Model& model) {
   sections.push_back(
       make_section("catalog_genre_offsets", "u64", genre_offsets.data(), genre_offsets.size()));
   sections.push_back(make_section("catalog_genres", "u8", genres.data(), genres.size()));
+  // The fallback's training counts: optional sections after the version-1 ones, present only when known.
+  const bool counted = model.training_mean.has_value();
+  if (counted != (model.user_rating_counts.size() == n_users && model.movie_rating_counts.size() == n_movies))
+    bad("the training mean and the per-user and per-movie training counts go together");
+  if (counted) {
+    sections.push_back(make_section("user_rating_count", "i32", model.user_rating_counts.data(), n_users));
+    sections.push_back(make_section("movie_rating_count", "i32", model.movie_rating_counts.data(), n_movies));
+  }
 
   nlohmann::json header = {
       {"algorithm", algorithm_name(model.algorithm)},
@@ -208,6 +216,7 @@ std::string serialize_model(const Model& model) {
       {"data_fingerprint", model.data_fingerprint},
       {"catalog_entries", c},
   };
+  if (counted) header["training_mean"] = *model.training_mean;
   nlohmann::json table = nlohmann::json::array();
   std::size_t offset = 0;  // relative to the first 64-byte boundary after the header
   for (const auto& s : sections) {
@@ -439,6 +448,18 @@ Model deserialize_model(std::string_view bytes, const std::string& source) {
       for (const auto& g : entry.movie.genres) {
         if (!detail::is_valid_utf8(g))
           throw corrupt(fmt::format("a genre of movie {} is not valid UTF-8", entry.movie.id));
+      }
+    }
+    // Optional: the fallback's training counts, all three or none (files written before they existed).
+    if (header.contains("training_mean")) {
+      model.training_mean = header.at("training_mean").get<float>();
+      read_exact("user_rating_count", "i32", n_users, model.user_rating_counts);
+      read_exact("movie_rating_count", "i32", n_movies, model.movie_rating_counts);
+      const auto negative = [](std::int32_t n) { return n < 0; };
+      if (!std::isfinite(*model.training_mean) ||
+          std::any_of(model.user_rating_counts.begin(), model.user_rating_counts.end(), negative) ||
+          std::any_of(model.movie_rating_counts.begin(), model.movie_rating_counts.end(), negative)) {
+        throw corrupt("the training mean is not finite or a training rating count is negative");
       }
     }
     return model;

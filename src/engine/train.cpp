@@ -48,7 +48,7 @@ void validate_initial_factors(const RatingMatrix& ratings, const TrainOptions& o
 void validate(const RatingMatrix& ratings, const TrainOptions& o) {
   if (ratings.nnz() == 0) throw InvalidArgument("cannot train on a rating matrix without ratings");
   if (o.threads < 0)
-    throw InvalidArgument("threads must be >= 0 (0 = all cores), got " + std::to_string(o.threads));
+    throw InvalidArgument("threads must be >= 0 (0 = automatic), got " + std::to_string(o.threads));
   if (o.max_iterations < 1)
     throw InvalidArgument("max_iterations must be >= 1, got " + std::to_string(o.max_iterations));
   if (!(o.tolerance >= 0.0) || !std::isfinite(o.tolerance))
@@ -172,6 +172,18 @@ void train_svd(const RatingMatrix& ratings, const TrainOptions& o, Backend& back
   model.global_offset = svd.offset;
 }
 
+// What the fallback for unseen users and movies needs (Model::unseen_shift).
+void record_training_counts(const RatingMatrix& ratings, Model& model) {
+  model.training_mean = static_cast<float>(ratings.global_mean());
+  model.user_rating_counts.resize(static_cast<std::size_t>(ratings.n_users()));
+  for (std::int32_t u = 0; u < ratings.n_users(); ++u)
+    model.user_rating_counts[static_cast<std::size_t>(u)] =
+        static_cast<std::int32_t>(ratings.by_user().row_nnz(u));
+  model.movie_rating_counts.resize(static_cast<std::size_t>(ratings.n_movies()));
+  for (std::int32_t j = 0; j < ratings.n_movies(); ++j)
+    model.movie_rating_counts[static_cast<std::size_t>(j)] = ratings.movie_count(j);
+}
+
 Hyperparameters hyperparameters(const TrainOptions& o, int iterations) {
   Hyperparameters h;
   switch (o.algorithm) {
@@ -279,6 +291,7 @@ Model train(const RatingMatrix& ratings, const TrainOptions& options, TrainRepor
   model.user_ids.assign(ratings.user_ids().begin(), ratings.user_ids().end());
   model.movie_ids.assign(ratings.movie_ids().begin(), ratings.movie_ids().end());
   model.data_fingerprint = fingerprint(ratings);
+  record_training_counts(ratings, model);
   model.hyperparameters = hyperparameters(options, log.iterations);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info(

@@ -224,8 +224,12 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
   job.movie_factors = &model.movie_factors;
   job.movie_offset = model.movie_bias.empty() ? std::vector<float>(static_cast<std::size_t>(n_movies), 0.0f)
                                               : model.movie_bias;
-  // Below the popularity floor: scored -inf, so they rank after every real score (by index).
+  // The fallback for movies without training ratings (Model::unseen_shift; their factor rows are zero, and
+  // a user's own shift is the same for every movie). Below the popularity floor: scored -inf, so they rank
+  // after every real score (by index).
+  const float unseen_shift = model.unseen_shift();
   for (std::int32_t j = 0; j < n_movies; ++j) {
+    if (model.unseen_movie(j)) job.movie_offset[static_cast<std::size_t>(j)] += unseen_shift;
     if (train.movie_count(j) < options.min_ratings) {
       job.movie_offset[static_cast<std::size_t>(j)] = -std::numeric_limits<float>::infinity();
     }

@@ -53,8 +53,11 @@ FoldIn Recommender::fold_in_resolved(std::span<const VisitorRating> ratings,
   const auto n = static_cast<Eigen::Index>(ratings.size());
   FoldIn out;
   out.factors.assign(static_cast<std::size_t>(k), 0.0f);
+  // A visitor is a user the model has seen when one rated movie had training ratings; one who rated only
+  // unseen movies (zero factor rows) folds in to zero factors and takes the fallback, as a cold start.
+  out.seen = std::any_of(rated.begin(), rated.end(), [&m](std::int32_t j) { return !m.unseen_movie(j); });
   if (n == 0 || kind_ == FoldKind::none)
-    return out;  // cold start: the model's prior (offset and movie biases)
+    return out;  // cold start: the model's prior (offset, movie biases and the fallback)
 
   // The rating residual each model explains with the visitor's own parameters.
   auto residual = [&](Eigen::Index i) {

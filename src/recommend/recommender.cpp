@@ -159,6 +159,10 @@ Recommender::Recommender(std::shared_ptr<const Model> model, RecommenderOptions 
     for (std::size_t i = 0; i < n; ++i)
       sorted_bias_[i] = m.movie_bias[static_cast<std::size_t>(by_count_[i])];
   }
+  if (const float shift = m.unseen_shift(); shift != 0.0f) {
+    sorted_unseen_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) sorted_unseen_[i] = m.unseen_movie(by_count_[i]) ? shift : 0.0f;
+  }
   if (k > 0) {
     sorted_norms_.resize(n);
     for (std::size_t i = 0; i < n; ++i) sorted_norms_[i] = norms_[static_cast<std::size_t>(by_count_[i])];

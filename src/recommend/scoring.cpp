@@ -25,7 +25,7 @@ std::size_t Recommender::floor_prefix(std::int32_t min_ratings) const {
 }
 
 void Recommender::score_prefix(std::span<const float> query, float base, bool with_movie_bias,
-                               std::size_t prefix, std::span<float> out) const {
+                               bool unseen_movies, std::size_t prefix, std::span<float> out) const {
   const auto k = static_cast<Eigen::Index>(model_->rank());
   const auto p = static_cast<Eigen::Index>(prefix);
   Eigen::Map<Eigen::VectorXf> scores(out.data(), p);
@@ -38,6 +38,8 @@ void Recommender::score_prefix(std::span<const float> query, float base, bool wi
   }
   if (with_movie_bias && !sorted_bias_.empty())
     scores += Eigen::Map<const Eigen::VectorXf>(sorted_bias_.data(), p);
+  if (unseen_movies && !sorted_unseen_.empty())
+    scores += Eigen::Map<const Eigen::VectorXf>(sorted_unseen_.data(), p);
 }
 
 void Recommender::select_top(std::span<const float> scores, std::size_t prefix, const FilterMask& mask,
@@ -97,7 +99,10 @@ std::vector<Recommendation> Recommender::recommend(const RecommendRequest& reque
   Workspace& ws = thread_workspace();
   ws.scores.resize(static_cast<std::size_t>(m.n_movies()));
   const auto prefix = floor_prefix(mask.min_ratings);
-  score_prefix(user.factors, m.global_offset + user.bias, true, prefix, ws.scores);
+  // The fallback (Model::unseen_shift): on every movie for a visitor the model has not seen, else on the
+  // movies without training ratings.
+  const float base = m.global_offset + user.bias + (user.seen ? 0.0f : m.unseen_shift());
+  score_prefix(user.factors, base, true, user.seen, prefix, ws.scores);
   std::vector<std::int32_t> exclude(rated.begin(), rated.end());
   std::sort(exclude.begin(), exclude.end());
   select_top(ws.scores, prefix, mask, exclude, request.top_n, ws.candidates);

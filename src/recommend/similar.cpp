@@ -38,7 +38,7 @@ std::vector<SimilarMovie> Recommender::similar(std::int64_t movie_id, const Filt
   Workspace& ws = thread_workspace();
   ws.scores.resize(static_cast<std::size_t>(n));
   const auto prefix = floor_prefix(mask.min_ratings);
-  score_prefix(probe.factors, 0.0f, false, prefix, ws.scores);
+  score_prefix(probe.factors, 0.0f, false, false, prefix, ws.scores);
   for (std::size_t i = 0; i < prefix; ++i) {
     const float norm = sorted_norms_[i];
     ws.scores[i] = norm > 0.0f ? std::clamp(ws.scores[i] / norm, -1.0f, 1.0f) : 0.0f;
