@@ -87,8 +87,8 @@ std::optional<Sealed> seal(std::string& bytes) {
   out.skip_bad_lines = (flags & 1u) != 0;
   for (std::uint32_t i = 0; i < n_sources; ++i) {
     detail::SourceStamp s;
-    if (!r.get_string(s.name) || !r.get(s.size) || !r.get(s.mtime_ns) || !r.get(s.ctime_ns) || !r.get(s.inode) ||
-        !r.get(s.device))
+    if (!r.get_string(s.name) || !r.get(s.size) || !r.get(s.mtime_ns) || !r.get(s.ctime_ns) ||
+        !r.get(s.inode) || !r.get(s.device))
       return {};
     out.sources.push_back(std::move(s));
   }
