@@ -3,13 +3,28 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "cinefactor/model_file.hpp"
 #include "commands.hpp"
 #include "train_flags.hpp"
+#include "train_summary.hpp"
+#if CINEFACTOR_HAS_MPI
+#include "dist/communicator.hpp"
+#include "train_distributed.hpp"
+#endif
 
 namespace cinefactor::cli {
+namespace {
+
+// --no-user-factors: the model keeps the movie side (and the users' ids and counts) only.
+void drop_user_side(Model& model) {
+  model.user_factors = DenseMatrix(0, model.rank());
+  model.user_bias.clear();
+}
+
+}  // namespace
 
 void register_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a model on a dataset and write it to a model file");
@@ -17,53 +32,42 @@ void register_train_command(CLI::App& app) {
     TrainFlags flags;
     std::string out;
     bool json = false;
+    bool no_user_factors = false;
   };
   auto args = std::make_shared<Args>();
   add_train_flags(cmd, args->flags);
   cmd->add_option("-o,--out", args->out, "Model file to write (atomically)")->required();
   cmd->add_flag("--json", args->json, "Print a JSON summary instead of text");
+  cmd->add_flag("--no-user-factors", args->no_user_factors,
+                "Leave the training users' factors and biases out of the model file (it still folds in "
+                "visitors and recommends; under mpirun, rank 0 then never gathers them)");
   cmd->callback([args] {
+#if CINEFACTOR_HAS_MPI
+    if (dist::launched_by_mpi()) {
+      train_distributed(args->flags, args->out, args->json, args->no_user_factors);
+      return;
+    }
+#endif
     const TrainOptions base = resolve_train_options(args->flags);
     const Dataset data = load_dataset(args->flags.data, resolve_load_options(args->flags));
 
     TrainOptions options = base;
-    // train() draws the progress bar; the loss goes to the log: every iteration with --verbose,
-    // every kLossLogEvery-th otherwise.
-    options.on_iteration = [](const IterationInfo& info) {
-      constexpr int kLossLogEvery = 10;
-      if (info.iteration % kLossLogEvery == 0) {
-        spdlog::info("iteration {}: loss {:.6g} ({:.2f} s)", info.iteration, info.loss, info.seconds);
-      } else {
-        spdlog::debug("iteration {}: loss {:.6g} ({:.2f} s)", info.iteration, info.loss, info.seconds);
-      }
+    // train() draws the progress bar; the loss goes to the log (log_iteration).
+    std::vector<double> iteration_seconds;
+    options.on_iteration = [&iteration_seconds](const IterationInfo& info) {
+      log_iteration(info);
+      iteration_seconds.push_back(info.seconds);
     };
     TrainReport report;
     Model model = train(data.ratings, options, &report);
     attach_catalog(model, data);
+    if (args->no_user_factors) drop_user_side(model);
     save_model(model, args->out);
 
-    const double final_loss = report.loss_history.empty() ? 0.0 : report.loss_history.back();
-    if (args->json) {
-      fmt::print("{}\n", nlohmann::json{{"model", args->out},
-                                        {"algorithm", algorithm_name(model.algorithm)},
-                                        {"rank", model.rank()},
-                                        {"users", model.n_users()},
-                                        {"movies", model.n_movies()},
-                                        {"ratings", data.ratings.nnz()},
-                                        {"device", report.device},
-                                        {"iterations", report.iterations},
-                                        {"loss_history", report.loss_history},
-                                        {"seconds", report.seconds},
-                                        {"hyperparameters", to_json(model.hyperparameters)}}
-                             .dump(2));
-      return;
-    }
-    fmt::print("trained {} (k = {}) on {} users x {} movies, {} ratings, on {} in {:.2f} s",
-               algorithm_name(model.algorithm), model.rank(), model.n_users(), model.n_movies(),
-               data.ratings.nnz(), report.device, report.seconds);
-    if (!report.loss_history.empty())
-      fmt::print(", {} iterations, final loss {:.6g}", report.iterations, final_loss);
-    fmt::print("\nwrote {}\n", args->out);
+    // --json adds when each iteration ended (seconds since the first began), for the benchmarks.
+    print_train_summary(model, report, data.ratings.nnz(), args->out, args->json,
+                        args->json ? nlohmann::json{{"iteration_seconds", iteration_seconds}}
+                                   : nlohmann::json::object());
   });
 }
 

@@ -17,4 +17,8 @@ void register_data_fetch(CLI::App& data);
 void register_data_synth(CLI::App& data);
 void register_data_info(CLI::App& data);
 
+// Thrown on the ranks other than 0 of a distributed job for an error that every rank shares: rank 0
+// prints it, the others exit with status 1 without repeating it.
+struct QuietFailure {};
+
 }  // namespace cinefactor::cli

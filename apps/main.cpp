@@ -86,6 +86,8 @@ int main(int argc, char** argv) {
       app.exit(e);
     }
     return kExitUsageError;
+  } catch (const cinefactor::cli::QuietFailure&) {
+    return kExitRuntimeError;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "cinefactor: error: %s\n", cinefactor::text::escape_control(e.what()).c_str());

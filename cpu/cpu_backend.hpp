@@ -84,8 +84,64 @@ MatrixD gram(const DenseMatrix& m, const RowBlocks& blocks, int threads);
 void orthonormalize(DenseMatrix& m, const RowBlocks& blocks, int threads, MatrixD* r_out = nullptr,
                     int passes = 2);
 
+// The pieces of one CholeskyQR pass, for a matrix whose rows are spread over the ranks of a distributed
+// fit (each holds some rows; G is summed over them): the upper Cholesky factor R of G = R^T R, false when G
+// is too ill-conditioned for a float result to be trusted; then m <- m R^{-1} on the rows of `blocks`.
+bool cholesky_factor(const MatrixD& g, MatrixD& r);
+void multiply_by_inverse_upper(DenseMatrix& m, const RowBlocks& blocks, int threads, const MatrixD& r);
+
 // True when every value is finite.
 bool all_finite(const DenseMatrix& m, int threads);
+
+// ---- The multiplicative-update passes of NMF (nmf.cpp), also the per-rank steps of distributed NMF ----
+
+struct ZeroSide {
+  MatrixD self_gram;   // of the updated factors
+  double cross = 0.0;  // sum over rows of <X other, self_new>
+};
+
+// One multiplicative update of `self` (the rows of x) given `other` (the columns of x) and other^T other,
+// as scikit-learn's _multiplicative_update_w: self *= (X other) / (self (other^T other)), a zero
+// denominator -> EPSILON. Only the rows of `blocks` are updated (and counted in self_gram and cross).
+// With `numerators`, row r's X other is read from numerators + (r - first_row) * k (a sum over the ranks of
+// a distributed fit) instead of being computed from x.
+ZeroSide mu_zero_side(const SparseMatrix& x, const RowBlocks& blocks, const DenseMatrix& other,
+                      const Eigen::MatrixXf& other_gram, DenseMatrix& self, int threads,
+                      const float* numerators = nullptr, std::int32_t first_row = 0);
+
+// What a masked pass adds to the loss.
+struct MaskedSide {
+  double sse = 0.0;            // squared errors of the updated rows (computed only when asked)
+  double weighted_norm = 0.0;  // sum over rows of n_row * |self_row|^2
+  double bias_norm = 0.0;      // sum of squared biases of this side
+};
+
+struct MaskedSideInput {
+  const SparseMatrix* x;
+  const RowBlocks* blocks;
+  const DenseMatrix* other;
+  DenseMatrix* self;
+  const std::vector<float>* other_bias;  // empty without biases
+  std::vector<float>* self_bias;         // empty without biases
+  float offset = 0.0f;
+  float l2 = 0.0f;
+  float l2_bias = 0.0f;
+  bool biases = false;
+  bool want_sse = false;
+};
+
+// One multiplicative update of every row of `self` from the observed entries only (nmf.cpp).
+MaskedSide mu_masked_side(const MaskedSideInput& in, int threads);
+
+// The sums of one row r of x for a masked update, target y_e = r_e - row_base - other_bias[col] (no
+// other_bias when null): num = sum_e max(y_e, 0) o_e, den = sum_e (<s, o_e> + max(-y_e, 0)) o_e; o_e is
+// row col_e of `other` (k columns).
+void masked_row_sums(const SparseMatrix& x, std::int32_t r, const float* s, const float* other, std::int64_t k,
+                     float row_base, const float* other_bias, float* num, float* den);
+// Adds to sum and sum_sq the residuals r_e - <s, o_e> - (offset + other_bias[col], with other_bias only)
+// of row r of x.
+void masked_row_residuals(const SparseMatrix& x, std::int32_t r, const float* s, const float* other,
+                          std::int64_t k, float offset, const float* other_bias, double& sum, double& sum_sq);
 
 class CpuBackend final : public Backend {
  public:

@@ -114,17 +114,15 @@ MatrixD gram(const DenseMatrix& m, const RowBlocks& blocks, int threads) {
   return total;
 }
 
-namespace {
-
-// One CholeskyQR pass: m <- m R^{-1} with G = m^T m = R^T R. Returns false (m untouched) when G is
-// too ill-conditioned for the float result to be trusted.
-bool cholesky_qr_pass(DenseMatrix& m, const RowBlocks& blocks, int threads, MatrixD& r) {
-  const MatrixD g = gram(m, blocks, threads);
+bool cholesky_factor(const MatrixD& g, MatrixD& r) {
   Eigen::LLT<MatrixD> llt(g);
   if (llt.info() != Eigen::Success) return false;
   r = llt.matrixU();
   const Eigen::VectorXd diag = r.diagonal().cwiseAbs();
-  if (diag.minCoeff() <= 0.0 || diag.maxCoeff() / diag.minCoeff() > kCholeskyQrMaxCondition) return false;
+  return diag.minCoeff() > 0.0 && diag.maxCoeff() / diag.minCoeff() <= kCholeskyQrMaxCondition;
+}
+
+void multiply_by_inverse_upper(DenseMatrix& m, const RowBlocks& blocks, int threads, const MatrixD& r) {
   const MatrixD r_inv_d = r.triangularView<Eigen::Upper>().solve(MatrixD::Identity(m.cols, m.cols));
   const Eigen::MatrixXf r_inv = r_inv_d.cast<float>();
   auto mat = as_eigen(m);
@@ -134,6 +132,15 @@ bool cholesky_qr_pass(DenseMatrix& m, const RowBlocks& blocks, int threads, Matr
     RowMajorMatrixF product = rows * r_inv.triangularView<Eigen::Upper>();
     rows = product;
   }
+}
+
+namespace {
+
+// One CholeskyQR pass: m <- m R^{-1} with G = m^T m = R^T R. Returns false (m untouched) when G is
+// too ill-conditioned for the float result to be trusted.
+bool cholesky_qr_pass(DenseMatrix& m, const RowBlocks& blocks, int threads, MatrixD& r) {
+  if (!cholesky_factor(gram(m, blocks, threads), r)) return false;
+  multiply_by_inverse_upper(m, blocks, threads, r);
   return true;
 }
 

@@ -29,15 +29,58 @@ struct MuRow {
   std::vector<float> den;
 };
 
-struct ZeroSide {
-  MatrixD self_gram;   // of the updated factors
-  double cross = 0.0;  // sum over rows of <X other, self_new>
-};
+}  // namespace
+
+void masked_row_sums(const SparseMatrix& x, std::int32_t r, const float* __restrict s, const float* __restrict od,
+                     std::int64_t k, float row_base, const float* ob, float* __restrict num, float* __restrict den) {
+  std::fill(num, num + k, 0.0f);
+  std::fill(den, den + k, 0.0f);
+  for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
+    if (e + kPrefetchDistance < x.row_end(r)) {
+      prefetch_row(od + static_cast<std::int64_t>(x.indices[static_cast<std::size_t>(e + kPrefetchDistance)]) * k,
+                   k);
+    }
+    const float v = x.values[static_cast<std::size_t>(e)];
+    const std::int32_t c = x.indices[static_cast<std::size_t>(e)];
+    const float* __restrict o = od + static_cast<std::int64_t>(c) * k;
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (std::int64_t f = 0; f < k; ++f) dot += s[f] * o[f];
+    // The factors fit the target y = r - offset - biases, which can be negative: its positive part
+    // goes to the numerator and its negative part to the denominator, so both stay non-negative
+    // (a bias-shifted prediction in the denominator can reach zero and blow a factor up).
+    const float y = v - row_base - (ob ? ob[c] : 0.0f);
+    const float y_pos = y > 0.0f ? y : 0.0f;
+    const float d = dot + (y < 0.0f ? -y : 0.0f);
+#pragma omp simd
+    for (std::int64_t f = 0; f < k; ++f) {
+      num[f] += y_pos * o[f];
+      den[f] += d * o[f];
+    }
+  }
+}
+
+void masked_row_residuals(const SparseMatrix& x, std::int32_t r, const float* __restrict s,
+                          const float* __restrict od, std::int64_t k, float offset, const float* ob, double& sum,
+                          double& sum_sq) {
+  for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
+    const std::int32_t c = x.indices[static_cast<std::size_t>(e)];
+    const float* __restrict o = od + static_cast<std::int64_t>(c) * k;
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (std::int64_t f = 0; f < k; ++f) dot += s[f] * o[f];
+    const double resid = static_cast<double>(x.values[static_cast<std::size_t>(e)]) - dot -
+                         (ob ? static_cast<double>(offset) + ob[c] : 0.0);
+    sum += resid;
+    sum_sq += resid * resid;
+  }
+}
 
 // One multiplicative update of `self` (the rows of x) given `other` (the columns of x), as scikit-learn's
 // _multiplicative_update_w: self *= (X other) / (self (other^T other)), a zero denominator -> EPSILON.
 ZeroSide mu_zero_side(const SparseMatrix& x, const RowBlocks& blocks, const DenseMatrix& other,
-                      const Eigen::MatrixXf& other_gram, DenseMatrix& self, int threads) {
+                      const Eigen::MatrixXf& other_gram, DenseMatrix& self, int threads, const float* numerators,
+                      std::int32_t first_row) {
   const std::int64_t k = self.cols;
   const float* __restrict od = other.data.data();
   float* __restrict sd = self.data.data();
@@ -54,16 +97,21 @@ ZeroSide mu_zero_side(const SparseMatrix& x, const RowBlocks& blocks, const Dens
       double block_cross = 0.0;
       for (std::int32_t r = blocks.begin(blk); r < blocks.end(blk); ++r) {
         float* __restrict s = sd + static_cast<std::int64_t>(r) * k;
-        const auto begin = static_cast<std::size_t>(x.row_begin(r));
-        sparse_row_times_dense(x.indices.data() + begin, x.values.data() + begin, x.row_nnz(r), 0.0f, od, k,
-                               num);
+        const float* __restrict n = num;
+        if (numerators) {
+          n = numerators + static_cast<std::int64_t>(r - first_row) * k;
+        } else {
+          const auto begin = static_cast<std::size_t>(x.row_begin(r));
+          sparse_row_times_dense(x.indices.data() + begin, x.values.data() + begin, x.row_nnz(r), 0.0f, od, k,
+                                 num);
+        }
         row_times_square(s, g, k, den);  // den = s G
         float row_cross = 0.0f;
 #pragma omp simd reduction(+ : row_cross)
         for (std::int64_t f = 0; f < k; ++f) {
           const float d = den[f] == 0.0f ? kMuEpsilon : den[f];
-          s[f] *= num[f] / d;
-          row_cross += num[f] * s[f];
+          s[f] *= n[f] / d;
+          row_cross += n[f] * s[f];
         }
         block_cross += row_cross;
       }
@@ -81,27 +129,6 @@ ZeroSide mu_zero_side(const SparseMatrix& x, const RowBlocks& blocks, const Dens
   }
   return out;
 }
-
-// What a masked pass adds to the loss.
-struct MaskedSide {
-  double sse = 0.0;            // squared errors of the updated rows (computed only when asked)
-  double weighted_norm = 0.0;  // sum over rows of n_row * |self_row|^2
-  double bias_norm = 0.0;      // sum of squared biases of this side
-};
-
-struct MaskedSideInput {
-  const SparseMatrix* x;
-  const RowBlocks* blocks;
-  const DenseMatrix* other;
-  DenseMatrix* self;
-  const std::vector<float>* other_bias;  // empty without biases
-  std::vector<float>* self_bias;         // empty without biases
-  float offset = 0.0f;
-  float l2 = 0.0f;
-  float l2_bias = 0.0f;
-  bool biases = false;
-  bool want_sse = false;
-};
 
 // One multiplicative update of every row of `self` from the observed entries only (Luo et al. 2014,
 // Surprise's NMF), with the target y_e = r_e - offset - b_row - b_col split into positive and negative parts:
@@ -132,33 +159,7 @@ MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
       for (std::int32_t r = blocks.begin(blk); r < blocks.end(blk); ++r) {
         float* __restrict s = sd + static_cast<std::int64_t>(r) * k;
         const float row_base = in.biases ? in.offset + sb[r] : 0.0f;
-        std::fill(num, num + k, 0.0f);
-        std::fill(den, den + k, 0.0f);
-        for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
-          if (e + kPrefetchDistance < x.row_end(r)) {
-            prefetch_row(
-                od +
-                    static_cast<std::int64_t>(x.indices[static_cast<std::size_t>(e + kPrefetchDistance)]) * k,
-                k);
-          }
-          const float v = x.values[static_cast<std::size_t>(e)];
-          const std::int32_t c = x.indices[static_cast<std::size_t>(e)];
-          const float* __restrict o = od + static_cast<std::int64_t>(c) * k;
-          float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-          for (std::int64_t f = 0; f < k; ++f) dot += s[f] * o[f];
-          // The factors fit the target y = r - offset - biases, which can be negative: its positive part
-          // goes to the numerator and its negative part to the denominator, so both stay non-negative
-          // (a bias-shifted prediction in the denominator can reach zero and blow a factor up).
-          const float y = v - row_base - (ob ? ob[c] : 0.0f);
-          const float y_pos = y > 0.0f ? y : 0.0f;
-          const float d = dot + (y < 0.0f ? -y : 0.0f);
-#pragma omp simd
-          for (std::int64_t f = 0; f < k; ++f) {
-            num[f] += y_pos * o[f];
-            den[f] += d * o[f];
-          }
-        }
+        masked_row_sums(x, r, s, od, k, row_base, ob, num, den);
         const auto n = static_cast<float>(x.row_nnz(r));
         const float reg = in.l2 * n;
         float norm = 0.0f;
@@ -169,20 +170,9 @@ MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
         }
         acc.weighted_norm += static_cast<double>(n) * norm;
         if (!second_walk) continue;
-        // Residuals without this row's bias: resid = r - offset - b_col - <self_new, other>.
         double sum = 0.0;
         double sum_sq = 0.0;
-        for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
-          const std::int32_t c = x.indices[static_cast<std::size_t>(e)];
-          const float* __restrict o = od + static_cast<std::int64_t>(c) * k;
-          float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-          for (std::int64_t f = 0; f < k; ++f) dot += s[f] * o[f];
-          const double resid = static_cast<double>(x.values[static_cast<std::size_t>(e)]) - dot -
-                               (in.biases ? static_cast<double>(in.offset) + ob[c] : 0.0);
-          sum += resid;
-          sum_sq += resid * resid;
-        }
+        masked_row_residuals(x, r, s, od, k, in.biases ? in.offset : 0.0f, ob, sum, sum_sq);
         double b = 0.0;
         if (in.biases) {
           const double denom = static_cast<double>(n) + in.l2_bias;
@@ -204,8 +194,6 @@ MaskedSide mu_masked_side(const MaskedSideInput& in, int threads) {
   }
   return out;
 }
-
-}  // namespace
 
 IterationLog CpuBackend::nmf_zero(const RatingMatrix& ratings, NmfFactors& factors,
                                   const IterationControl& control) {

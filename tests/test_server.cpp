@@ -355,11 +355,9 @@ TEST_F(ServerTest, EveryRegisteredRouteIsInTheOpenApiDocument) {
   }
   for (const auto& [path, ops] : doc["paths"].items()) {
     for (const auto& [method, op] : ops.items()) {
-      const auto key = [&] {
-        std::string m = method;
-        for (auto& c : m) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        return m + " " + path;
-      }();
+      std::string upper = method;
+      for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      const std::string key = upper + " " + path;
       if (kDocumentedNotYetRegistered.contains(key)) {
         EXPECT_FALSE(registered.contains(key))
             << key << " is registered now: remove it from the not-yet list";

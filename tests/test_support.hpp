@@ -92,18 +92,17 @@ struct CliResult {
   std::string err;
 };
 
-// Runs the built `cinefactor` binary with `args` (each shell-quoted here) and captures its output. With
-// `timeout_s` > 0 a run that has not ended by then is killed (exit code 124): a test of something that
-// must not hang fails instead of stalling the suite.
-inline CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
-                         int timeout_s = 0) {
+// Runs a program (argv[0], looked up on PATH) with its arguments (each shell-quoted here) and captures its
+// output. With `timeout_s` > 0 a run that has not ended by then is killed (exit code 124): a test of
+// something that must not hang fails instead of stalling the suite.
+inline CliResult run_program(const std::vector<std::string>& argv, const std::string& stdin_text = "",
+                             int timeout_s = 0) {
   TempDir tmp;
-  std::string cmd = timeout_s > 0 ? "timeout -k 5 " + std::to_string(timeout_s) + " " : std::string();
-  cmd += std::string("'") + CINEFACTOR_BINARY + "'";
-  for (const auto& a : args) {
+  std::string cmd = timeout_s > 0 ? "timeout -k 5 " + std::to_string(timeout_s) : std::string();
+  for (const auto& a : argv) {
     std::string q = "'";
     for (char c : a) q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-    cmd += " " + q + "'";
+    cmd += (cmd.empty() ? "" : " ") + q + "'";
   }
   const auto in = tmp / "stdin";
   write_text(in, stdin_text);
@@ -114,6 +113,14 @@ inline CliResult run_cli(const std::vector<std::string>& args, const std::string
   r.out = read_text(tmp / "out");
   r.err = read_text(tmp / "err");
   return r;
+}
+
+// Runs the built `cinefactor` binary with `args`, as run_program.
+inline CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
+                         int timeout_s = 0) {
+  std::vector<std::string> argv{CINEFACTOR_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv, stdin_text, timeout_s);
 }
 
 }  // namespace cinefactor::test

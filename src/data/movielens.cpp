@@ -80,6 +80,7 @@ class BadLines {
     count_ += count;
   }
   std::int64_t count() const noexcept { return count_; }
+  const std::string& first() const noexcept { return first_; }
   void warn() const {
     if (count_ > 0)
       spdlog::warn("{}: skipped {} bad line{} (first: {})", file_, count_, count_ == 1 ? "" : "s", first_);
@@ -293,6 +294,7 @@ struct RatingsRead {
   bool sorted = true;  // strictly increasing (user, movie) over the whole file
   std::int64_t lines = 0;
   std::int64_t skipped = 0;
+  std::string first_skipped;  // the message of the first skipped line
 };
 
 void parse_chunk(Chunk& chunk, std::int64_t index, const RatingFormat& format, const MovieIndex& known,
@@ -344,17 +346,33 @@ void parse_chunk(Chunk& chunk, std::int64_t index, const RatingFormat& format, c
   chunk.last_movie = last_movie;
 }
 
+// The ratings of the whole file (part == nullptr), or of one part of it: then the header is read only by
+// the part that starts the file, trailing blank lines are dropped only by the part that ends it, an empty
+// part is no error, skipped lines are counted but not logged, and the line numbers are the file's.
 RatingsRead read_ratings(const std::filesystem::path& path, const RatingFormat& format,
-                         const MovieIndex& known, const std::string& movies_file,
-                         const LoadOptions& options) {
+                         const MovieIndex& known, const std::string& movies_file, const LoadOptions& options,
+                         const RatingsPart* part = nullptr) {
   const std::string file = path.string();
   MappedFile mapped(path);
   std::string_view text = mapped.text();
-  if (text.empty())
+  const auto size = static_cast<std::int64_t>(text.size());
+  std::int64_t first_line = 1;
+  bool at_start = true;
+  bool at_end = true;
+  if (part) {
+    if (part->begin < 0 || part->end < part->begin || part->end > size || part->first_line < 1) {
+      throw InvalidArgument(fmt::format("{}: part [{}, {}) starting at line {} is outside the file ({} bytes)",
+                                        file, part->begin, part->end, part->first_line, size));
+    }
+    text = text.substr(static_cast<std::size_t>(part->begin), static_cast<std::size_t>(part->end - part->begin));
+    first_line = part->first_line;
+    at_start = part->begin == 0;
+    at_end = part->end == size;
+  }
+  if (text.empty() && !part)
     throw IoError(file + " is empty: expected MovieLens ratings (" + std::string(format.field_names) + ")");
 
-  std::int64_t first_line = 1;
-  if (!format.header.empty()) {
+  if (!format.header.empty() && at_start && !text.empty()) {
     text = strip_bom(text);
     const auto nl = text.find('\n');
     const auto header = text::trim(strip_cr(text.substr(0, nl)));
@@ -363,12 +381,17 @@ RatingsRead read_ratings(const std::filesystem::path& path, const RatingFormat& 
           file, 1, fmt::format("expected the header \"{}\", found {}", format.header, quote_field(header)));
     }
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    first_line = 2;
+    first_line += 1;
   }
+  // A part that stops before the end of the file stops after a line's '\n': that line is its last one.
+  if (!at_end && !text.empty() && text.back() == '\n') text.remove_suffix(1);
   // Blank lines at the very end are a common editing artifact, not data.
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+  while (at_end && !text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
     text.remove_suffix(1);
-  if (text.empty()) throw IoError(file + " has no rating lines: expected " + std::string(format.field_names));
+  if (text.empty()) {
+    if (part) return {};
+    throw IoError(file + " has no rating lines: expected " + std::string(format.field_names));
+  }
 
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
   auto chunks = cut_chunks(text);
@@ -391,7 +414,7 @@ RatingsRead read_ratings(const std::filesystem::path& path, const RatingFormat& 
   read.rating.resize(static_cast<std::size_t>(total_lines));
   read.timestamp.resize(static_cast<std::size_t>(total_lines));
   std::optional<Progress> progress;
-  if (mapped.size() >= kProgressMinBytes)
+  if (!part && mapped.size() >= kProgressMinBytes)
     progress.emplace("reading " + path.filename().string(), total_lines, "lines");
 
   // Without skip_bad_lines the first bad line (in file order) stops everything after it.
@@ -445,9 +468,10 @@ RatingsRead read_ratings(const std::filesystem::path& path, const RatingFormat& 
   read.movie.resize(static_cast<std::size_t>(write));
   read.rating.resize(static_cast<std::size_t>(write));
   read.timestamp.resize(static_cast<std::size_t>(write));
-  bad.warn();
+  if (!part) bad.warn();
   read.skipped = bad.count();
-  if (write == 0) throw IoError(file + ": every rating line was bad; no ratings left");
+  read.first_skipped = bad.first();
+  if (write == 0 && !part) throw IoError(file + ": every rating line was bad; no ratings left");
   return read;
 }
 
@@ -743,7 +767,7 @@ float layout_rating_step(Layout layout) noexcept {
   return layout == Layout::u_data ? 1.0f : 0.5f;
 }
 
-Dataset read_movielens(const std::filesystem::path& dir, Layout layout, const LoadOptions& options) {
+Dataset read_movielens_catalog(const std::filesystem::path& dir, Layout layout, const LoadOptions& options) {
   const auto names = layout_files(layout);
   Dataset ds;
   ds.dir = dir;
@@ -771,7 +795,12 @@ Dataset read_movielens(const std::filesystem::path& dir, Layout layout, const Lo
   bad_movies.warn();
   ds.report.skipped_lines += bad_movies.count();
   if (ds.movies.empty()) throw IoError(movies_path.string() + ": no movies left after skipping bad lines");
+  return ds;
+}
 
+Dataset read_movielens(const std::filesystem::path& dir, Layout layout, const LoadOptions& options) {
+  const auto names = layout_files(layout);
+  Dataset ds = read_movielens_catalog(dir, layout, options);
   const MovieIndex known(ds.movies);
   auto read = read_ratings(dir / names[0], rating_format(layout), known, names[1], options);
   ds.report.lines_read = read.lines;
@@ -782,6 +811,45 @@ Dataset read_movielens(const std::filesystem::path& dir, Layout layout, const Lo
                  (dir / names[0]).string(), ds.report.duplicates, ds.report.duplicates == 1 ? "" : "s");
   }
   return ds;
+}
+
+PartRatings read_ratings_part(const Dataset& catalog, const RatingsPart& part, const LoadOptions& options) {
+  const auto names = layout_files(catalog.layout);
+  const MovieIndex known(catalog.movies);
+  RatingsRead read =
+      read_ratings(catalog.dir / names[0], rating_format(catalog.layout), known, names[1], options, &part);
+  PartRatings out;
+  const auto nnz = static_cast<std::int64_t>(read.movie.size());
+  out.user_ids.resize(read.movie.size());
+  for (std::size_t k = 0; k < read.runs.size(); ++k) {
+    const auto end = k + 1 < read.runs.size() ? read.runs[k + 1].first : nnz;
+    std::fill(out.user_ids.begin() + read.runs[k].first, out.user_ids.begin() + end, read.runs[k].user);
+  }
+  out.catalog_movie = std::move(read.movie);
+  out.ratings = std::move(read.rating);
+  out.timestamps = std::move(read.timestamp);
+  out.lines = read.lines;
+  out.skipped = read.skipped;
+  out.first_skipped = std::move(read.first_skipped);
+  return out;
+}
+
+std::int64_t line_start_at_or_after(const std::filesystem::path& path, std::int64_t offset) {
+  const MappedFile mapped(path);
+  const auto text = mapped.text();
+  const auto size = static_cast<std::int64_t>(text.size());
+  if (offset <= 0) return 0;
+  if (offset >= size) return size;
+  const auto nl = text.find('\n', static_cast<std::size_t>(offset - 1));
+  return nl == std::string_view::npos ? size : static_cast<std::int64_t>(nl) + 1;
+}
+
+std::int64_t count_line_ends(const std::filesystem::path& path, std::int64_t begin, std::int64_t end) {
+  const MappedFile mapped(path);
+  const auto text = mapped.text();
+  begin = std::clamp<std::int64_t>(begin, 0, static_cast<std::int64_t>(text.size()));
+  end = std::clamp<std::int64_t>(end, begin, static_cast<std::int64_t>(text.size()));
+  return count_newlines(text.data() + begin, text.data() + end);
 }
 
 }  // namespace cinefactor::detail

@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
+#include <vector>
 
 #include "cinefactor/dataset.hpp"
 #include "cinefactor/error.hpp"
 #include "core/enum_names.hpp"
+#include "engine/model_record.hpp"
 
 namespace cinefactor {
 namespace {
@@ -120,23 +123,46 @@ void attach_catalog(Model& model, const Dataset& dataset) {
   }
 }
 
-std::uint64_t fingerprint(const RatingMatrix& ratings) {
-  // FNV-1a over the id maps, the structure and the values: cheap, stable across platforms of one endianness.
-  std::uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](const void* data, std::size_t bytes) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < bytes; ++i) {
-      h ^= p[i];
-      h *= 1099511628211ull;
-    }
-  };
-  const auto& csr = ratings.by_user();
-  mix(ratings.user_ids().data(), ratings.user_ids().size_bytes());
-  mix(ratings.movie_ids().data(), ratings.movie_ids().size_bytes());
-  mix(csr.indptr.data(), csr.indptr.size() * sizeof(std::int64_t));
-  mix(csr.indices.data(), csr.indices.size() * sizeof(std::int32_t));
-  mix(csr.values.data(), csr.values.size() * sizeof(float));
+namespace {
+
+constexpr std::uint64_t kFnvOffset = 1469598103934665603ull;
+constexpr std::uint64_t kFnvPrime = 1099511628211ull;
+
+void fnv_mix(std::uint64_t& h, const void* data, std::size_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < bytes; ++i) {
+    h ^= p[i];
+    h *= kFnvPrime;
+  }
+}
+
+}  // namespace
+
+std::uint64_t row_fingerprint(const SparseMatrix& csr, std::int32_t row) {
+  std::uint64_t h = kFnvOffset;
+  const std::int64_t count = csr.row_nnz(row);
+  const auto begin = static_cast<std::size_t>(csr.row_begin(row));
+  fnv_mix(h, &count, sizeof count);
+  fnv_mix(h, csr.indices.data() + begin, static_cast<std::size_t>(count) * sizeof(std::int32_t));
+  fnv_mix(h, csr.values.data() + begin, static_cast<std::size_t>(count) * sizeof(float));
   return h;
+}
+
+std::uint64_t combine_fingerprint(std::span<const std::int64_t> user_ids, std::span<const std::int64_t> movie_ids,
+                                  std::span<const std::uint64_t> row_fingerprints) {
+  std::uint64_t h = kFnvOffset;
+  fnv_mix(h, user_ids.data(), user_ids.size_bytes());
+  fnv_mix(h, movie_ids.data(), movie_ids.size_bytes());
+  fnv_mix(h, row_fingerprints.data(), row_fingerprints.size_bytes());
+  return h;
+}
+
+std::uint64_t fingerprint(const RatingMatrix& ratings) {
+  // FNV-1a over the id maps and one FNV-1a per user row (its length, movies and values): cheap, stable across
+  // platforms of one endianness, and computable by the ranks of a distributed load from their own rows.
+  std::vector<std::uint64_t> rows(static_cast<std::size_t>(ratings.n_users()));
+  for (std::int32_t u = 0; u < ratings.n_users(); ++u) rows[static_cast<std::size_t>(u)] = row_fingerprint(ratings.by_user(), u);
+  return combine_fingerprint(ratings.user_ids(), ratings.movie_ids(), rows);
 }
 
 }  // namespace cinefactor

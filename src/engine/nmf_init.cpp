@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <span>
 #include <numbers>
 
 #include "cinefactor/error.hpp"
@@ -20,33 +22,40 @@ constexpr std::uint64_t kMovieStreamSalt = 0xA5A5A5A5DEADBEEFull;
 }  // namespace
 
 NmfFactors nmf_init_random(std::int32_t users, std::int32_t movies, int rank, double mean, std::uint64_t seed,
-                           int threads) {
+                           int threads, const std::vector<std::int32_t>* user_rows) {
   if (rank < 1) throw InvalidArgument("NMF rank must be >= 1");
   if (!(mean >= 0.0) || !std::isfinite(mean))
     throw InvalidArgument("NMF random init needs a finite mean >= 0");
   const double scale = std::sqrt(mean / rank);
-  NmfFactors f{DenseMatrix(users, rank), DenseMatrix(movies, rank)};
-  auto fill = [&](DenseMatrix& m, std::uint64_t salt) {
+  NmfFactors f{DenseMatrix(user_rows ? static_cast<std::int64_t>(user_rows->size()) : users, rank),
+               DenseMatrix(movies, rank)};
+  // Row r of m is row stream(r) of the full matrix: its random stream depends on that index only.
+  auto fill = [&](DenseMatrix& m, std::uint64_t salt, auto stream) {
 #pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
     for (std::int64_t r = 0; r < m.rows; ++r) {
-      NormalGenerator gen(stream_seed(seed ^ salt, static_cast<std::uint64_t>(r)));
+      NormalGenerator gen(stream_seed(seed ^ salt, static_cast<std::uint64_t>(stream(r))));
       for (auto& x : m.row(r)) x = static_cast<float>(scale * std::abs(gen.next()));
     }
   };
-  fill(f.w, 0);
-  fill(f.ht, kMovieStreamSalt);
+  if (user_rows) {
+    fill(f.w, 0, [&](std::int64_t r) { return (*user_rows)[static_cast<std::size_t>(r)]; });
+  } else {
+    fill(f.w, 0, [](std::int64_t r) { return r; });
+  }
+  fill(f.ht, kMovieStreamSalt, [](std::int64_t r) { return r; });
   return f;
 }
 
-NmfFactors nmf_init_nndsvda(const SvdResult& svd, double fill) {
+NmfFactors nmf_init_nndsvda(const SvdResult& svd, double fill,
+                            const std::function<void(std::span<double>)>& sum_over_users) {
   const std::int64_t m = svd.u.rows;
   const std::int64_t n = svd.v.rows;
   const std::int64_t k = svd.u.cols;
   NmfFactors f{DenseMatrix(m, k), DenseMatrix(n, k)};
-  auto norm = [](const std::vector<double>& x) {
+  auto squares = [](const std::vector<double>& x) {
     double s = 0.0;
     for (double v : x) s += v * v;
-    return std::sqrt(s);
+    return s;
   };
   std::vector<double> xp(static_cast<std::size_t>(m)), xn(static_cast<std::size_t>(m));
   std::vector<double> yp(static_cast<std::size_t>(n)), yn(static_cast<std::size_t>(n));
@@ -73,7 +82,11 @@ NmfFactors nmf_init_nndsvda(const SvdResult& svd, double fill) {
       for (std::int64_t j = 0; j < n; ++j) yp[static_cast<std::size_t>(j)] = std::abs(svd.v(j, c));
       lambda = std::sqrt(s);
     } else {
-      const double xp_norm = norm(xp), yp_norm = norm(yp), xn_norm = norm(xn), yn_norm = norm(yn);
+      // The user side may be one part of the users (a distributed fit): its squares are summed over all.
+      double user_squares[2] = {squares(xp), squares(xn)};
+      if (sum_over_users) sum_over_users(user_squares);
+      const double xp_norm = std::sqrt(user_squares[0]), xn_norm = std::sqrt(user_squares[1]);
+      const double yp_norm = std::sqrt(squares(yp)), yn_norm = std::sqrt(squares(yn));
       const double mp = xp_norm * yp_norm;
       const double mn = xn_norm * yn_norm;
       if (mp > mn) {
@@ -99,7 +112,8 @@ NmfFactors nmf_init_nndsvda(const SvdResult& svd, double fill) {
   return f;
 }
 
-void fit_scale_to_observed(const RatingMatrix& ratings, float offset, NmfFactors& factors, int threads) {
+void fit_scale_to_observed(const RatingMatrix& ratings, float offset, NmfFactors& factors, int threads,
+                           const std::function<void(std::span<double>)>& sum_over_users) {
   // Smallest scale kept when the observed targets do not correlate positively with the initial guess
   // (biased models whose targets r - mean are centred): MU cannot grow a factor from zero.
   constexpr double kMinScale = 1e-2;
@@ -133,6 +147,10 @@ void fit_scale_to_observed(const RatingMatrix& ratings, float offset, NmfFactors
     cross += cross_part[static_cast<std::size_t>(chunk)];
     pred_sq += pred_part[static_cast<std::size_t>(chunk)];
   }
+  double sums[2] = {cross, pred_sq};
+  if (sum_over_users) sum_over_users(sums);
+  cross = sums[0];
+  pred_sq = sums[1];
   const double c = pred_sq > 0.0 ? std::max(cross / pred_sq, kMinScale) : 1.0;
   const auto root = static_cast<float>(std::sqrt(c));
   for (auto& v : factors.w.data) v *= root;

@@ -15,6 +15,7 @@
 #include "engine/backend.hpp"
 #include "engine/baselines.hpp"
 #include "engine/device_policy.hpp"
+#include "engine/model_record.hpp"
 #include "engine/nmf_init.hpp"
 #include "engine/random.hpp"
 
@@ -184,7 +185,11 @@ void record_training_counts(const RatingMatrix& ratings, Model& model) {
     model.movie_rating_counts[static_cast<std::size_t>(j)] = ratings.movie_count(j);
 }
 
-Hyperparameters hyperparameters(const TrainOptions& o, int iterations) {
+}  // namespace
+
+CINEFACTOR_ENUM_NAME_FUNCTIONS(Device, device, kDeviceNames)
+
+Hyperparameters training_hyperparameters(const TrainOptions& o, int iterations) {
   Hyperparameters h;
   switch (o.algorithm) {
     case Algorithm::mean:
@@ -234,10 +239,6 @@ Hyperparameters hyperparameters(const TrainOptions& o, int iterations) {
   if (iterations > 0) h.iterations_run = iterations;
   return h;
 }
-
-}  // namespace
-
-CINEFACTOR_ENUM_NAME_FUNCTIONS(Device, device, kDeviceNames)
 
 std::shared_ptr<engine::Backend> select_backend(const RatingMatrix& ratings, const TrainOptions& options,
                                                 int ranking_k) {
@@ -292,7 +293,7 @@ Model train(const RatingMatrix& ratings, const TrainOptions& options, TrainRepor
   model.movie_ids.assign(ratings.movie_ids().begin(), ratings.movie_ids().end());
   model.data_fingerprint = fingerprint(ratings);
   record_training_counts(ratings, model);
-  model.hyperparameters = hyperparameters(options, log.iterations);
+  model.hyperparameters = training_hyperparameters(options, log.iterations);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info(
       "trained {} on {} users x {} movies ({} ratings) in {:.2f} s{}", algorithm_name(options.algorithm),

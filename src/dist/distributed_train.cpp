@@ -1,0 +1,212 @@
+// The distributed train() (see distributed_train.hpp).
+#include "dist/distributed_train.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "cinefactor/error.hpp"
+#include "cinefactor/progress.hpp"
+#include "dist/factorization.hpp"
+#include "engine/model_record.hpp"
+#include "engine/nmf_init.hpp"
+
+namespace cinefactor::dist {
+namespace {
+
+using engine::IterationControl;
+
+void validate(const Partition& part, const TrainOptions& o) {
+  if (!distributed_algorithm(o.algorithm)) {
+    throw InvalidArgument(fmt::format("--algo {} does not run distributed yet; under mpirun: nmf, svd",
+                                      algorithm_name(o.algorithm)));
+  }
+  if (o.device == Device::cuda)
+    throw InvalidArgument("--device cuda: distributed training runs on CPU ranks only so far; use --device cpu");
+  if (o.threads < 0) throw InvalidArgument("threads must be >= 0 (0 = automatic), got " + std::to_string(o.threads));
+  if (o.max_iterations < 1)
+    throw InvalidArgument("max_iterations must be >= 1, got " + std::to_string(o.max_iterations));
+  if (!(o.tolerance >= 0.0) || !std::isfinite(o.tolerance)) throw InvalidArgument("tolerance must be a number >= 0");
+  if (o.initial_user_factors.rows > 0 || o.initial_movie_factors.rows > 0)
+    throw InvalidArgument("initial factors are not supported in a distributed job");
+  const int smaller = std::min(part.n_users(), part.n_movies());
+  if (o.rank < 1) throw InvalidArgument("rank must be >= 1, got " + std::to_string(o.rank));
+  const bool needs_svd = o.algorithm == Algorithm::svd || o.init == NmfInit::nndsvda;
+  if (needs_svd && o.rank > smaller) {
+    throw InvalidArgument(
+        "rank " + std::to_string(o.rank) + " exceeds min(users, movies) = " + std::to_string(smaller) +
+        (o.algorithm == Algorithm::nmf ? " (needed by the nndsvda init; use the random init)" : ""));
+  }
+  for (const auto& [name, value] : {std::pair{"l2_user", o.l2_user}, std::pair{"l2_movie", o.l2_movie},
+                                    std::pair{"l2_bias", o.l2_bias}}) {
+    if (!(value >= 0.0f) || !std::isfinite(value)) throw InvalidArgument(std::string(name) + " must be a number >= 0");
+  }
+}
+
+engine::SvdSettings svd_settings(const TrainOptions& o, bool center) {
+  return {o.rank, o.oversamples, o.power_iterations, center, o.seed};
+}
+
+engine::NmfFactors nmf_initial(Communicator& comm, const Partition& part, const TrainOptions& o, int threads) {
+  const double zero_filled_mean = part.global_mean * static_cast<double>(part.total_ratings) /
+                                  (static_cast<double>(part.n_users()) * static_cast<double>(part.n_movies()));
+  if (o.init == NmfInit::random) {
+    const double mean = o.objective == NmfObjective::zero ? zero_filled_mean : part.global_mean;
+    return engine::nmf_init_random(part.n_users(), part.n_movies(), o.rank, mean, o.seed, threads, &part.local_users);
+  }
+  return engine::nmf_init_nndsvda(distributed_svd(comm, part, svd_settings(o, false), threads), zero_filled_mean,
+                                  [&comm](std::span<double> sums) { comm.sum(sums); });
+}
+
+IterationControl iteration_control(const TrainOptions& o, Progress& progress) {
+  IterationControl control;
+  control.max_iterations = o.max_iterations;
+  control.tolerance = o.tolerance;
+  control.on_iteration = [&progress, callback = o.on_iteration](const IterationInfo& info) {
+    progress.set(info.iteration);
+    if (callback) callback(info);
+  };
+  return control;
+}
+
+// The pieces of the model each rank holds for its users, for rank 0.
+struct UserSide {
+  DenseMatrix factors;
+  std::vector<float> bias;
+};
+
+// Rows of every rank's users, in the single-process user order, on rank 0 (rows_per_user floats each).
+std::vector<float> gather_user_rows(Communicator& comm, const Partition& part, std::span<const float> mine,
+                                    std::int64_t width) {
+  const auto rows = comm.gather_records<float>(mine, 0);
+  const auto users = comm.gather_records<std::int32_t>(part.local_users, 0);
+  if (!comm.root()) return {};
+  std::vector<float> ordered(static_cast<std::size_t>(part.n_users() * width));
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    std::copy_n(rows.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::size_t>(width)), width,
+                ordered.begin() + static_cast<std::ptrdiff_t>(users[i]) * width);
+  }
+  return ordered;
+}
+
+}  // namespace
+
+bool distributed_algorithm(Algorithm algorithm) noexcept {
+  return algorithm == Algorithm::nmf || algorithm == Algorithm::svd;
+}
+
+Model train_distributed(Communicator& comm, const Partition& part, const DistributedTrainOptions& options,
+                        TrainReport* report) {
+  const auto start = std::chrono::steady_clock::now();
+  const TrainOptions& o = options.train;
+  validate(part, o);
+  const int threads = std::max(1, o.threads);
+  Model model;
+  model.algorithm = o.algorithm;
+  engine::IterationLog log;
+  UserSide users;
+  {
+    Progress progress(fmt::format("training {} on {} ranks", algorithm_name(o.algorithm), comm.size()),
+                      o.algorithm == Algorithm::nmf ? o.max_iterations : 0, "it");
+    if (o.algorithm == Algorithm::nmf) {
+      model.objective = o.objective;
+      engine::NmfFactors factors = nmf_initial(comm, part, o, threads);
+      const auto control = iteration_control(o, progress);
+      if (o.objective == NmfObjective::zero) {
+        log = distributed_nmf_zero(comm, part, factors, control, threads);
+      } else {
+        engine::MaskedNmfState state;
+        state.global_offset = o.biases ? static_cast<float>(part.global_mean) : 0.0f;
+        engine::fit_scale_to_observed(part.data.ratings, state.global_offset, factors, threads,
+                                      [&comm](std::span<double> sums) { comm.sum(sums); });
+        state.factors = std::move(factors);
+        log = distributed_nmf_masked(comm, part, {o.l2_user, o.l2_movie, o.biases, o.l2_bias}, state, control, threads);
+        factors = std::move(state.factors);
+        model.global_offset = state.global_offset;
+        users.bias = std::move(state.user_bias);
+        model.movie_bias = std::move(state.movie_bias);
+      }
+      users.factors = std::move(factors.w);
+      model.movie_factors = std::move(factors.ht);
+      progress.finish();
+    } else {
+      engine::SvdResult svd = distributed_svd(comm, part, svd_settings(o, o.center), threads);
+      for (std::int64_t u = 0; u < svd.u.rows; ++u) {
+        auto row = svd.u.row(u);
+        for (std::size_t c = 0; c < row.size(); ++c) row[c] *= svd.sigma[c];
+      }
+      users.factors = std::move(svd.u);
+      model.movie_factors = std::move(svd.v);
+      model.singular_values = std::move(svd.sigma);
+      model.global_offset = svd.offset;
+    }
+  }
+
+  // Rank 0 assembles the model of one process.
+  const auto& local = part.data.ratings;
+  std::vector<std::int32_t> my_counts(static_cast<std::size_t>(local.n_users()));
+  std::vector<std::uint64_t> my_fingerprints(static_cast<std::size_t>(local.n_users()));
+  for (std::int32_t u = 0; u < local.n_users(); ++u) {
+    my_counts[static_cast<std::size_t>(u)] = static_cast<std::int32_t>(local.by_user().row_nnz(u));
+    my_fingerprints[static_cast<std::size_t>(u)] = row_fingerprint(local.by_user(), u);
+  }
+  const auto counts = comm.gather_records<std::int32_t>(my_counts, 0);
+  const auto fingerprints = comm.gather_records<std::uint64_t>(my_fingerprints, 0);
+  const auto order = comm.gather_records<std::int32_t>(part.local_users, 0);
+  std::vector<float> user_rows;
+  std::vector<float> user_bias;
+  const std::int64_t k = model.movie_factors.cols;
+  if (options.gather_users) {
+    user_rows = gather_user_rows(comm, part, users.factors.data, k);
+    if (!users.bias.empty() || o.biases) user_bias = gather_user_rows(comm, part, users.bias, 1);
+  }
+  if (comm.root()) {
+    model.user_ids = part.user_ids;
+    model.movie_ids.assign(local.movie_ids().begin(), local.movie_ids().end());
+    std::vector<std::uint64_t> ordered_fingerprints(order.size());
+    model.user_rating_counts.assign(order.size(), 0);
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      ordered_fingerprints[static_cast<std::size_t>(order[i])] = fingerprints[i];
+      model.user_rating_counts[static_cast<std::size_t>(order[i])] = counts[i];
+    }
+    model.data_fingerprint = combine_fingerprint(model.user_ids, model.movie_ids, ordered_fingerprints);
+    model.training_mean = static_cast<float>(part.global_mean);
+    model.movie_rating_counts.assign(part.movie_counts.begin(), part.movie_counts.end());
+    if (options.gather_users) {
+      model.user_factors.rows = part.n_users();
+      model.user_factors.cols = k;
+      model.user_factors.data = std::move(user_rows);
+      model.user_bias = std::move(user_bias);
+    } else {
+      model.user_factors = DenseMatrix(0, k);
+    }
+    model.hyperparameters = training_hyperparameters(o, log.iterations);
+    model.catalog.reserve(static_cast<std::size_t>(model.n_movies()));
+    for (std::int32_t j = 0; j < model.n_movies(); ++j) {
+      model.catalog.push_back({part.data.column_movie(j), static_cast<std::int32_t>(part.movie_counts[static_cast<std::size_t>(j)]),
+                               part.movie_means[static_cast<std::size_t>(j)]});
+    }
+  } else {
+    model = Model();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (comm.root()) {
+    spdlog::info("trained {} on {} users x {} movies ({} ratings) on {} ranks in {:.2f} s{}",
+                 algorithm_name(o.algorithm), part.n_users(), part.n_movies(), part.total_ratings, comm.size(),
+                 seconds,
+                 log.iterations > 0 ? fmt::format(", {} iterations, final loss {:.6g}", log.iterations,
+                                                  log.loss_history.back())
+                                    : std::string());
+  }
+  if (report) {
+    report->device = fmt::format("cpu x {} ranks", comm.size());
+    report->iterations = log.iterations;
+    report->loss_history = std::move(log.loss_history);
+    report->seconds = seconds;
+  }
+  return model;
+}
+
+}  // namespace cinefactor::dist

@@ -1,0 +1,30 @@
+// train() for a distributed job: the algorithms of factorization.hpp on a Partition, and the model file
+// of one process assembled on rank 0 (movie factors and biases, the users' factors gathered in the
+// single-process order, ids, counts, catalog, hyperparameters, fingerprint).
+#pragma once
+
+#include "cinefactor/model.hpp"
+#include "cinefactor/train.hpp"
+#include "dist/communicator.hpp"
+#include "dist/partition.hpp"
+
+namespace cinefactor::dist {
+
+// Which algorithms a distributed job can train (the others are refused with a message naming these).
+bool distributed_algorithm(Algorithm algorithm) noexcept;
+
+struct DistributedTrainOptions {
+  TrainOptions train;
+  // Gather the users' factors and biases into the model (the single-process model file). Without, the
+  // model keeps the movie side only (user_factors 0 rows, as the format allows): it still folds in
+  // visitors and recommends, and rank 0 never holds m x k floats.
+  bool gather_users = true;
+};
+
+// Every rank calls it with the same options. Returns the model with its catalog on rank 0 and an empty
+// Model elsewhere; report (on every rank) has the iterations, the loss history (identical on every
+// rank) and this rank's seconds. Throws InvalidArgument, the same on every rank, for options it refuses.
+Model train_distributed(Communicator& comm, const Partition& part, const DistributedTrainOptions& options,
+                        TrainReport* report = nullptr);
+
+}  // namespace cinefactor::dist
