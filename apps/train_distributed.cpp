@@ -57,7 +57,8 @@ void train_distributed(const TrainFlags& flags, const std::string& out, bool jso
     LoadOptions load = resolve_load_options(flags);
     load.use_cache = false;  // the binary cache holds the whole matrix: no rank reads or writes it
     load.threads = options.train.threads;
-    if (comm.root()) spdlog::info("distributed job: {} ranks, {} threads each", comm.size(), options.train.threads);
+    if (comm.root()) spdlog::info("distributed job: {} ranks, {} thread{} each", comm.size(), options.train.threads,
+                                   options.train.threads == 1 ? "" : "s");
     part = dist::load_partition(comm, flags.data, load, options.train.seed);
   } catch (const Error&) {
     shared_failure();
