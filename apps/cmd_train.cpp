@@ -10,8 +10,8 @@
 #include "commands.hpp"
 #include "train_flags.hpp"
 #include "train_summary.hpp"
+#include "core/launcher.hpp"
 #if CINEFACTOR_HAS_MPI
-#include "dist/communicator.hpp"
 #include "train_distributed.hpp"
 #endif
 
@@ -43,7 +43,7 @@ void register_train_command(CLI::App& app) {
                 "visitors and recommends; under mpirun, rank 0 then never gathers them)");
   cmd->callback([args] {
 #if CINEFACTOR_HAS_MPI
-    if (dist::launched_by_mpi()) {
+    if (mpi_launch_rank()) {
       train_distributed(args->flags, args->out, args->json, args->no_user_factors);
       return;
     }

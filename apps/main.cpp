@@ -7,12 +7,15 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
 #include "cinefactor/progress.hpp"
 #include "commands.hpp"
 #include "core/atomic_file.hpp"
+#include "core/launcher.hpp"
 #include "core/text.hpp"
 
 namespace {
@@ -41,9 +44,38 @@ void refuse_unknown(const CLI::App& app, const std::string& word) {
       fmt::format("{}", fmt::join(commands, ", ")).c_str());
 }
 
+// Under mpirun/srun only `train` runs distributed (with CINEFACTOR_MPI); every other command would run once
+// per rank, so it is refused, by rank 0 alone. Returns the exit code to stop with, or nothing to go on.
+std::optional<int> refuse_under_mpi_launcher(int argc, char** argv) {
+  const auto rank = cinefactor::mpi_launch_rank();
+  if (!rank) return std::nullopt;
+  std::string command;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    if (word == "--help" || word == "-h" || word == "--version") return std::nullopt;
+    if (!word.starts_with('-')) {
+      command = word;
+      break;
+    }
+  }
+  if (command.empty()) return std::nullopt;  // CLI11 says what is missing
+  std::string why;
+  if (command != "train") {
+    why = "only `train` runs under mpirun/srun; run `" + command + "` without it";
+  } else if (!CINEFACTOR_HAS_MPI) {
+    why = "this build has no distributed training (configure with CINEFACTOR_MPI=ON and Open MPI installed); "
+          "run `train` without mpirun/srun";
+  } else {
+    return std::nullopt;
+  }
+  if (*rank == 0) std::fprintf(stderr, "cinefactor: error: %s\n", why.c_str());
+  return kExitUsageError;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (const auto refused = refuse_under_mpi_launcher(argc, argv)) return *refused;
   CLI::App app{"cinefactor: matrix-factorization movie recommender (NMF and truncated SVD, CPU and CUDA)",
                "cinefactor"};
   app.set_version_flag("--version", std::string(CINEFACTOR_VERSION));

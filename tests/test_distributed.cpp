@@ -272,6 +272,14 @@ TEST(Distributed, RefusedOptionsGiveOneMessage) {
                              (tmp / "m.cfm").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--algo als does not run distributed yet"), std::string::npos) << r.err;
+
+  // Commands that do not run distributed are refused by rank 0 alone, before any work.
+  const auto evaluate = run_mpi(2, {"evaluate", "--data", (tmp / "data").string()});
+  EXPECT_NE(evaluate.exit_code, 0);
+  const std::string refusal = "only `train` runs under mpirun/srun; run `evaluate` without it";
+  const auto first = evaluate.err.find(refusal);
+  ASSERT_NE(first, std::string::npos) << evaluate.err;
+  EXPECT_EQ(evaluate.err.find(refusal, first + 1), std::string::npos) << "said more than once:\n" << evaluate.err;
 }
 
 }  // namespace

@@ -35,13 +35,6 @@ MPI_Datatype mpi_type<double>() {
 
 }  // namespace
 
-bool launched_by_mpi() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS", "PMI_RANK"}) {
-    if (std::getenv(name) != nullptr) return true;
-  }
-  return false;
-}
-
 Communicator::Communicator(int* argc, char*** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);

@@ -18,11 +18,6 @@
 
 namespace cinefactor::dist {
 
-// True when an MPI launcher (mpirun/mpiexec of Open MPI, MPICH or Intel MPI, Slurm's srun with PMI or
-// PMIx) started this process: the environment names its rank. A process started any other way runs
-// exactly as a single process.
-bool launched_by_mpi();
-
 struct Traffic {
   std::int64_t calls = 0;
   std::int64_t bytes = 0;  // this rank's payload
