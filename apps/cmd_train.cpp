@@ -3,14 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
-#include <vector>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "cinefactor/model_file.hpp"
 #include "commands.hpp"
+#include "core/launcher.hpp"
 #include "train_flags.hpp"
 #include "train_summary.hpp"
-#include "core/launcher.hpp"
 #if CINEFACTOR_HAS_MPI
 #include "train_distributed.hpp"
 #endif
@@ -65,9 +65,9 @@ void register_train_command(CLI::App& app) {
     save_model(model, args->out);
 
     // --json adds when each iteration ended (seconds since the first began), for the benchmarks.
-    print_train_summary(model, report, data.ratings.nnz(), args->out, args->json,
-                        args->json ? nlohmann::json{{"iteration_seconds", iteration_seconds}}
-                                   : nlohmann::json::object());
+    print_train_summary(
+        model, report, data.ratings.nnz(), args->out, args->json,
+        args->json ? nlohmann::json{{"iteration_seconds", iteration_seconds}} : nlohmann::json::object());
   });
 }
 

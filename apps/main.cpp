@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <exception>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cinefactor/progress.hpp"
@@ -63,8 +63,9 @@ std::optional<int> refuse_under_mpi_launcher(int argc, char** argv) {
   if (command != "train") {
     why = "only `train` runs under mpirun/srun; run `" + command + "` without it";
   } else if (!CINEFACTOR_HAS_MPI) {
-    why = "this build has no distributed training (configure with CINEFACTOR_MPI=ON and Open MPI installed); "
-          "run `train` without mpirun/srun";
+    why =
+        "this build has no distributed training (configure with CINEFACTOR_MPI=ON and Open MPI installed); "
+        "run `train` without mpirun/srun";
   } else {
     return std::nullopt;
   }

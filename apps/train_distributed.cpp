@@ -57,8 +57,9 @@ void train_distributed(const TrainFlags& flags, const std::string& out, bool jso
     LoadOptions load = resolve_load_options(flags);
     load.use_cache = false;  // the binary cache holds the whole matrix: no rank reads or writes it
     load.threads = options.train.threads;
-    if (comm.root()) spdlog::info("distributed job: {} ranks, {} thread{} each", comm.size(), options.train.threads,
-                                   options.train.threads == 1 ? "" : "s");
+    if (comm.root())
+      spdlog::info("distributed job: {} ranks, {} thread{} each", comm.size(), options.train.threads,
+                   options.train.threads == 1 ? "" : "s");
     part = dist::load_partition(comm, flags.data, load, options.train.seed);
   } catch (const Error&) {
     shared_failure();
@@ -103,9 +104,10 @@ void train_distributed(const TrainFlags& flags, const std::string& out, bool jso
   const auto traffic = [](const dist::Traffic& t) {
     return nlohmann::json{{"calls", t.calls}, {"bytes", t.bytes}, {"seconds", t.seconds}};
   };
-  nlohmann::json extra{{"ranks", comm.size()},
-                             {"threads_per_rank", options.train.threads},
-                             {"communication", {{"load", traffic(load_traffic)}, {"train", traffic(comm.traffic())}}}};
+  nlohmann::json extra{
+      {"ranks", comm.size()},
+      {"threads_per_rank", options.train.threads},
+      {"communication", {{"load", traffic(load_traffic)}, {"train", traffic(comm.traffic())}}}};
   if (json) extra["iteration_seconds"] = iteration_seconds;
   if (comm.root()) print_train_summary(model, report, part.total_ratings, out, json, extra);
 }

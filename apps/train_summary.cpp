@@ -15,28 +15,28 @@ void log_iteration(const IterationInfo& info) {
   }
 }
 
-void print_train_summary(const Model& model, const TrainReport& report, std::int64_t ratings, const std::string& out,
-                         bool json, const nlohmann::json& extra) {
+void print_train_summary(const Model& model, const TrainReport& report, std::int64_t ratings,
+                         const std::string& out, bool json, const nlohmann::json& extra) {
   const double final_loss = report.loss_history.empty() ? 0.0 : report.loss_history.back();
   if (json) {
     nlohmann::json summary{{"model", out},
-                                      {"algorithm", algorithm_name(model.algorithm)},
-                                      {"rank", model.rank()},
-                                      {"users", model.n_users()},
-                                      {"movies", model.n_movies()},
-                                      {"ratings", ratings},
-                                      {"device", report.device},
-                                      {"iterations", report.iterations},
-                                      {"loss_history", report.loss_history},
-                                      {"seconds", report.seconds},
-                                      {"hyperparameters", to_json(model.hyperparameters)}};
+                           {"algorithm", algorithm_name(model.algorithm)},
+                           {"rank", model.rank()},
+                           {"users", model.n_users()},
+                           {"movies", model.n_movies()},
+                           {"ratings", ratings},
+                           {"device", report.device},
+                           {"iterations", report.iterations},
+                           {"loss_history", report.loss_history},
+                           {"seconds", report.seconds},
+                           {"hyperparameters", to_json(model.hyperparameters)}};
     summary.update(extra);
     fmt::print("{}\n", summary.dump(2));
     return;
   }
   fmt::print("trained {} (k = {}) on {} users x {} movies, {} ratings, on {} in {:.2f} s",
-             algorithm_name(model.algorithm), model.rank(), model.n_users(), model.n_movies(),
-             ratings, report.device, report.seconds);
+             algorithm_name(model.algorithm), model.rank(), model.n_users(), model.n_movies(), ratings,
+             report.device, report.seconds);
   if (!report.loss_history.empty())
     fmt::print(", {} iterations, final loss {:.6g}", report.iterations, final_loss);
   fmt::print("\n");

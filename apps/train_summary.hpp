@@ -14,7 +14,8 @@ namespace cinefactor::cli {
 // The loss of an iteration in the log: every iteration with --verbose, every 10th otherwise.
 void log_iteration(const IterationInfo& info);
 
-void print_train_summary(const Model& model, const TrainReport& report, std::int64_t ratings, const std::string& out,
-                         bool json, const nlohmann::json& extra = nlohmann::json::object());
+void print_train_summary(const Model& model, const TrainReport& report, std::int64_t ratings,
+                         const std::string& out, bool json,
+                         const nlohmann::json& extra = nlohmann::json::object());
 
 }  // namespace cinefactor::cli

@@ -136,8 +136,8 @@ MaskedSide mu_masked_side(const MaskedSideInput& in, int threads);
 // The sums of one row r of x for a masked update, target y_e = r_e - row_base - other_bias[col] (no
 // other_bias when null): num = sum_e max(y_e, 0) o_e, den = sum_e (<s, o_e> + max(-y_e, 0)) o_e; o_e is
 // row col_e of `other` (k columns).
-void masked_row_sums(const SparseMatrix& x, std::int32_t r, const float* s, const float* other, std::int64_t k,
-                     float row_base, const float* other_bias, float* num, float* den);
+void masked_row_sums(const SparseMatrix& x, std::int32_t r, const float* s, const float* other,
+                     std::int64_t k, float row_base, const float* other_bias, float* num, float* den);
 // Adds to sum and sum_sq the residuals r_e - <s, o_e> - (offset + other_bias[col], with other_bias only)
 // of row r of x.
 void masked_row_residuals(const SparseMatrix& x, std::int32_t r, const float* s, const float* other,

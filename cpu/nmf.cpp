@@ -31,14 +31,15 @@ struct MuRow {
 
 }  // namespace
 
-void masked_row_sums(const SparseMatrix& x, std::int32_t r, const float* __restrict s, const float* __restrict od,
-                     std::int64_t k, float row_base, const float* ob, float* __restrict num, float* __restrict den) {
+void masked_row_sums(const SparseMatrix& x, std::int32_t r, const float* __restrict s,
+                     const float* __restrict od, std::int64_t k, float row_base, const float* ob,
+                     float* __restrict num, float* __restrict den) {
   std::fill(num, num + k, 0.0f);
   std::fill(den, den + k, 0.0f);
   for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
     if (e + kPrefetchDistance < x.row_end(r)) {
-      prefetch_row(od + static_cast<std::int64_t>(x.indices[static_cast<std::size_t>(e + kPrefetchDistance)]) * k,
-                   k);
+      prefetch_row(
+          od + static_cast<std::int64_t>(x.indices[static_cast<std::size_t>(e + kPrefetchDistance)]) * k, k);
     }
     const float v = x.values[static_cast<std::size_t>(e)];
     const std::int32_t c = x.indices[static_cast<std::size_t>(e)];
@@ -61,8 +62,8 @@ void masked_row_sums(const SparseMatrix& x, std::int32_t r, const float* __restr
 }
 
 void masked_row_residuals(const SparseMatrix& x, std::int32_t r, const float* __restrict s,
-                          const float* __restrict od, std::int64_t k, float offset, const float* ob, double& sum,
-                          double& sum_sq) {
+                          const float* __restrict od, std::int64_t k, float offset, const float* ob,
+                          double& sum, double& sum_sq) {
   for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
     const std::int32_t c = x.indices[static_cast<std::size_t>(e)];
     const float* __restrict o = od + static_cast<std::int64_t>(c) * k;
@@ -79,8 +80,8 @@ void masked_row_residuals(const SparseMatrix& x, std::int32_t r, const float* __
 // One multiplicative update of `self` (the rows of x) given `other` (the columns of x), as scikit-learn's
 // _multiplicative_update_w: self *= (X other) / (self (other^T other)), a zero denominator -> EPSILON.
 ZeroSide mu_zero_side(const SparseMatrix& x, const RowBlocks& blocks, const DenseMatrix& other,
-                      const Eigen::MatrixXf& other_gram, DenseMatrix& self, int threads, const float* numerators,
-                      std::int32_t first_row) {
+                      const Eigen::MatrixXf& other_gram, DenseMatrix& self, int threads,
+                      const float* numerators, std::int32_t first_row) {
   const std::int64_t k = self.cols;
   const float* __restrict od = other.data.data();
   float* __restrict sd = self.data.data();

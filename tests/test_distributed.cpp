@@ -27,7 +27,7 @@ constexpr int kFailureSeconds = 30;  // a failing job must end within this (issu
 
 #define CINEFACTOR_REQUIRE_MPI()                                                                      \
   do {                                                                                                \
-    if (!CINEFACTOR_TEST_HAS_MPI) GTEST_SKIP() << "built without MPI (CINEFACTOR_MPI found no MPI)"; \
+    if (!CINEFACTOR_TEST_HAS_MPI) GTEST_SKIP() << "built without MPI (CINEFACTOR_MPI found no MPI)";  \
     if (std::string(CINEFACTOR_MPIEXEC).empty()) GTEST_SKIP() << "no mpirun found at configure time"; \
   } while (0)
 
@@ -83,7 +83,8 @@ void expect_same_model(const Model& a, const Model& b, float tol) {
 }
 
 std::vector<std::int64_t> top10(const std::filesystem::path& model, const std::vector<std::string>& rates) {
-  std::vector<std::string> args{"recommend", "--model", model.string(), "--json", "-n", "10", "--min-ratings", "0"};
+  std::vector<std::string> args{"recommend", "--model", model.string(),  "--json",
+                                "-n",        "10",      "--min-ratings", "0"};
   for (const auto& r : rates) {
     args.push_back("--rate");
     args.push_back(r);
@@ -104,8 +105,9 @@ TEST_P(DistributedMovieLens, NmfZeroEqualsOneProcess) {
   CINEFACTOR_REQUIRE_MPI();
   CINEFACTOR_REQUIRE_ML_LATEST_SMALL(dir);
   test::TempDir tmp;
-  const std::vector<std::string> train{"train", "--data", dir.string(), "--algo", "nmf", "--rank", "12",
-                                       "--iterations", "50", "--tol", "0", "--threads", "1", "--json"};
+  const std::vector<std::string> train{"train", "--data",       dir.string(), "--algo", "nmf", "--rank",
+                                       "12",    "--iterations", "50",         "--tol",  "0",   "--threads",
+                                       "1",     "--json"};
   auto single_args = train;
   single_args.insert(single_args.end(), {"--out", (tmp / "one.cfm").string()});
   auto dist_args = train;
@@ -116,8 +118,9 @@ TEST_P(DistributedMovieLens, NmfZeroEqualsOneProcess) {
   const Model a = load_model(tmp / "one.cfm");
   const Model b = load_model(tmp / "dist.cfm");
   expect_same_model(a, b, 1e-3f);
-  for (const auto& visitor : std::vector<std::vector<std::string>>{
-           {"1=5", "260=4.5", "1196=5", "2571=4"}, {"318=5", "858=4.5", "593=2"}, {"356=4", "2959=5", "4993=4.5"}}) {
+  for (const auto& visitor : std::vector<std::vector<std::string>>{{"1=5", "260=4.5", "1196=5", "2571=4"},
+                                                                   {"318=5", "858=4.5", "593=2"},
+                                                                   {"356=4", "2959=5", "4993=4.5"}}) {
     const auto x = top10(tmp / "one.cfm", visitor);
     const auto y = top10(tmp / "dist.cfm", visitor);
     const std::set<std::int64_t> sx(x.begin(), x.end());
@@ -134,9 +137,9 @@ TEST_P(DistributedMovieLens, NmfMaskedEqualsOneProcess) {
   CINEFACTOR_REQUIRE_MPI();
   CINEFACTOR_REQUIRE_ML_LATEST_SMALL(dir);
   test::TempDir tmp;
-  const std::vector<std::string> train{"train", "--data", dir.string(), "--algo", "nmf", "--objective", "masked",
-                                       "--biases", "--rank", "8", "--iterations", "50", "--tol", "0",
-                                       "--threads", "1", "--json"};
+  const std::vector<std::string> train{
+      "train", "--data",       dir.string(), "--algo", "nmf", "--objective", "masked", "--biases", "--rank",
+      "8",     "--iterations", "50",         "--tol",  "0",   "--threads",   "1",      "--json"};
   auto single_args = train;
   single_args.insert(single_args.end(), {"--out", (tmp / "one.cfm").string()});
   auto dist_args = train;
@@ -154,8 +157,8 @@ TEST_P(DistributedMovieLens, SvdEqualsOneProcess) {
   CINEFACTOR_REQUIRE_MPI();
   CINEFACTOR_REQUIRE_ML_LATEST_SMALL(dir);
   test::TempDir tmp;
-  const std::vector<std::string> train{"train", "--data", dir.string(), "--algo", "svd", "--rank", "20",
-                                       "--center", "--threads", "1"};
+  const std::vector<std::string> train{"train",  "--data", dir.string(), "--algo",    "svd",
+                                       "--rank", "20",     "--center",   "--threads", "1"};
   auto single_args = train;
   single_args.insert(single_args.end(), {"--out", (tmp / "one.cfm").string()});
   auto dist_args = train;
@@ -189,11 +192,14 @@ TEST(Distributed, UnevenPartitionsEqualOneProcess) {
   CINEFACTOR_REQUIRE_MPI();
   test::TempDir tmp;
   std::string lines;
-  for (int m = 1; m <= 5; ++m) lines += "7," + std::to_string(m) + "," + std::to_string(1 + m % 4) + ".5,100\n";
+  for (int m = 1; m <= 5; ++m)
+    lines += "7," + std::to_string(m) + "," + std::to_string(1 + m % 4) + ".5,100\n";
   lines += "3,2,4.0,100\n3,2,5.0,101\n";  // a duplicate: the later rating wins in both runs
   write_dataset(tmp / "data", lines);
-  const std::vector<std::string> train{"train", "--data", (tmp / "data").string(), "--algo", "nmf", "--init", "random",
-                                       "--rank", "2", "--iterations", "20", "--tol", "0", "--threads", "1", "--json"};
+  const std::vector<std::string> train{
+      "train",  "--data", (tmp / "data").string(), "--algo", "nmf",   "--init", "random",
+      "--rank", "2",      "--iterations",          "20",     "--tol", "0",      "--threads",
+      "1",      "--json"};
   auto single_args = train;
   single_args.insert(single_args.end(), {"--out", (tmp / "one.cfm").string()});
   auto dist_args = train;
@@ -217,8 +223,10 @@ TEST(Distributed, BadLineOnOneRankStopsTheJob) {
   const auto out = tmp / "model.cfm";
   test::write_text(out, "an earlier model");
   const auto start = std::chrono::steady_clock::now();
-  const auto r = run_mpi(2, {"train", "--data", (tmp / "data").string(), "--init", "random", "--rank", "2",
-                             "--out", out.string()}, kFailureSeconds * 2);
+  const auto r = run_mpi(
+      2,
+      {"train", "--data", (tmp / "data").string(), "--init", "random", "--rank", "2", "--out", out.string()},
+      kFailureSeconds * 2);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_LT(seconds, kFailureSeconds);
@@ -230,8 +238,8 @@ TEST(Distributed, BadLineOnOneRankStopsTheJob) {
   const auto single = run_cli({"train", "--data", (tmp / "data").string(), "--init", "random", "--rank", "2",
                                "--skip-bad-lines", "--no-cache", "--out", (tmp / "one.cfm").string()});
   ASSERT_EQ(single.exit_code, 0) << single.err;
-  const auto skipped = run_mpi(2, {"train", "--data", (tmp / "data").string(), "--init", "random", "--rank", "2",
-                                   "--skip-bad-lines", "--out", out.string()});
+  const auto skipped = run_mpi(2, {"train", "--data", (tmp / "data").string(), "--init", "random", "--rank",
+                                   "2", "--skip-bad-lines", "--out", out.string()});
   ASSERT_EQ(skipped.exit_code, 0) << skipped.err;
   EXPECT_NE(skipped.err.find("skipped 1 bad line (first: "), std::string::npos) << skipped.err;
   EXPECT_NE(skipped.err.find("ratings.csv:202: "), std::string::npos) << skipped.err;
@@ -251,10 +259,32 @@ TEST(Distributed, MissingFileOnOneRankStopsTheJob) {
   ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
   const auto start = std::chrono::steady_clock::now();
   // Open MPI's MPMD form: one rank per command line, in rank order.
-  const auto r = run_program({CINEFACTOR_MPIEXEC, "-np", "1", CINEFACTOR_BINARY, "train", "--data",
-                              (tmp / "data").string(), "--init", "random", "--rank", "1", "--out", out.string(), ":",
-                              "-np", "1", CINEFACTOR_BINARY, "train", "--data", (tmp / "partial").string(), "--init",
-                              "random", "--rank", "1", "--out", out.string()},
+  const auto r = run_program({CINEFACTOR_MPIEXEC,
+                              "-np",
+                              "1",
+                              CINEFACTOR_BINARY,
+                              "train",
+                              "--data",
+                              (tmp / "data").string(),
+                              "--init",
+                              "random",
+                              "--rank",
+                              "1",
+                              "--out",
+                              out.string(),
+                              ":",
+                              "-np",
+                              "1",
+                              CINEFACTOR_BINARY,
+                              "train",
+                              "--data",
+                              (tmp / "partial").string(),
+                              "--init",
+                              "random",
+                              "--rank",
+                              "1",
+                              "--out",
+                              out.string()},
                              "", kFailureSeconds * 2);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(r.exit_code, 1) << r.err;
@@ -268,8 +298,8 @@ TEST(Distributed, RefusedOptionsGiveOneMessage) {
   CINEFACTOR_REQUIRE_MPI();
   test::TempDir tmp;
   write_dataset(tmp / "data", "1,1,4.0,100\n2,2,3.0,100\n");
-  const auto r = run_mpi(2, {"train", "--data", (tmp / "data").string(), "--algo", "als", "--out",
-                             (tmp / "m.cfm").string()});
+  const auto r = run_mpi(
+      2, {"train", "--data", (tmp / "data").string(), "--algo", "als", "--out", (tmp / "m.cfm").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--algo als does not run distributed yet"), std::string::npos) << r.err;
 
@@ -279,7 +309,8 @@ TEST(Distributed, RefusedOptionsGiveOneMessage) {
   const std::string refusal = "only `train` runs under mpirun/srun; run `evaluate` without it";
   const auto first = evaluate.err.find(refusal);
   ASSERT_NE(first, std::string::npos) << evaluate.err;
-  EXPECT_EQ(evaluate.err.find(refusal, first + 1), std::string::npos) << "said more than once:\n" << evaluate.err;
+  EXPECT_EQ(evaluate.err.find(refusal, first + 1), std::string::npos) << "said more than once:\n"
+                                                                      << evaluate.err;
 }
 
 }  // namespace

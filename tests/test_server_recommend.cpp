@@ -160,7 +160,8 @@ TEST_F(RecommendServerTest, ApiChoosesTheAlgorithmAndAppliesEveryFilter) {
   }
   // Only an upper year bound.
   body["years"] = {{"to", 1985}};
-  for (const auto& r : post_json(body)["recommendations"]) EXPECT_LE(r["movie"]["year"].get<int>(), 1985);
+  const json upper_only = post_json(body);  // kept alive: the loop below walks into it
+  for (const auto& r : upper_only["recommendations"]) EXPECT_LE(r["movie"]["year"].get<int>(), 1985);
 }
 
 TEST_F(RecommendServerTest, ApiRejectsBadInputNamingTheProblem) {

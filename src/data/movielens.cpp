@@ -361,10 +361,12 @@ RatingsRead read_ratings(const std::filesystem::path& path, const RatingFormat& 
   bool at_end = true;
   if (part) {
     if (part->begin < 0 || part->end < part->begin || part->end > size || part->first_line < 1) {
-      throw InvalidArgument(fmt::format("{}: part [{}, {}) starting at line {} is outside the file ({} bytes)",
-                                        file, part->begin, part->end, part->first_line, size));
+      throw InvalidArgument(
+          fmt::format("{}: part [{}, {}) starting at line {} is outside the file ({} bytes)", file,
+                      part->begin, part->end, part->first_line, size));
     }
-    text = text.substr(static_cast<std::size_t>(part->begin), static_cast<std::size_t>(part->end - part->begin));
+    text =
+        text.substr(static_cast<std::size_t>(part->begin), static_cast<std::size_t>(part->end - part->begin));
     first_line = part->first_line;
     at_start = part->begin == 0;
     at_end = part->end == size;

@@ -39,9 +39,9 @@ struct PartRatings {
   std::vector<std::int32_t> catalog_movie;  // per rating: the movie's position in the catalog
   std::vector<float> ratings;
   std::vector<std::uint32_t> timestamps;
-  std::int64_t lines = 0;      // lines of the part (its header excluded)
-  std::int64_t skipped = 0;    // bad lines skipped
-  std::string first_skipped;   // "file:line: what" of the first one
+  std::int64_t lines = 0;     // lines of the part (its header excluded)
+  std::int64_t skipped = 0;   // bad lines skipped
+  std::string first_skipped;  // "file:line: what" of the first one
 };
 
 // The ratings in `part` of the ratings file of `catalog` (from read_movielens_catalog), checked against

@@ -79,7 +79,8 @@ void Communicator::sum(std::span<double> values) {
                    MPI_COMM_WORLD),
         "MPI_Reduce");
   if (rank_ == 0) std::copy(total.begin(), total.end(), values.begin());
-  check(MPI_Bcast(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  check(MPI_Bcast(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, 0, MPI_COMM_WORLD),
+        "MPI_Bcast");
   account(static_cast<std::int64_t>(values.size_bytes()), MPI_Wtime() - start);
 }
 
@@ -125,12 +126,14 @@ void reduce_scatter_impl(std::span<const T> values, std::span<T> block, const st
                          int rank) {
   if (block.size() != static_cast<std::size_t>(counts[static_cast<std::size_t>(rank)]))
     throw InvalidArgument("reduce-scatter: this rank's block has the wrong size");
-  check(MPI_Reduce_scatter(values.data(), block.data(), counts.data(), mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD),
-        "MPI_Reduce_scatter");
+  check(
+      MPI_Reduce_scatter(values.data(), block.data(), counts.data(), mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD),
+      "MPI_Reduce_scatter");
 }
 
 template <class T>
-void all_gather_impl(std::span<T> values, const std::vector<int>& counts, const std::vector<std::int64_t>& offsets) {
+void all_gather_impl(std::span<T> values, const std::vector<int>& counts,
+                     const std::vector<std::int64_t>& offsets) {
   std::vector<int> displs(counts.size());
   for (std::size_t r = 0; r < counts.size(); ++r) {
     if (offsets[r] > INT_MAX) throw InvalidArgument("all-gather: offset out of range");

@@ -162,8 +162,8 @@ std::vector<T> Communicator::exchange(const std::vector<std::vector<T>>& to) {
     total += recv_counts[r];
   }
   std::vector<T> received(static_cast<std::size_t>(total));
-  MPI_Alltoallv(send.data(), send_counts.data(), send_displs.data(), type, received.data(), recv_counts.data(),
-                recv_displs.data(), type, MPI_COMM_WORLD);
+  MPI_Alltoallv(send.data(), send_counts.data(), send_displs.data(), type, received.data(),
+                recv_counts.data(), recv_displs.data(), type, MPI_COMM_WORLD);
   account(bytes, MPI_Wtime() - start);
   return received;
 }

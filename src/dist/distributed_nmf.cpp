@@ -29,7 +29,8 @@ RowBlocks blocks_between(std::int64_t begin, std::int64_t end) {
 }
 
 // Gram matrix of the rows [begin, end) of m, summed over the ranks (each passing its own rows).
-MatrixD summed_gram(Communicator& comm, const DenseMatrix& m, std::int64_t begin, std::int64_t end, int threads) {
+MatrixD summed_gram(Communicator& comm, const DenseMatrix& m, std::int64_t begin, std::int64_t end,
+                    int threads) {
   MatrixD g = engine::cpu::gram(m, blocks_between(begin, end), threads);
   sum_matrix(comm, g);
   return g;
@@ -58,7 +59,8 @@ MovieRows movie_rows(const Communicator& comm, std::int64_t n) {
 
 }  // namespace
 
-engine::IterationLog distributed_nmf_zero(Communicator& comm, const Partition& part, engine::NmfFactors& factors,
+engine::IterationLog distributed_nmf_zero(Communicator& comm, const Partition& part,
+                                          engine::NmfFactors& factors,
                                           const engine::IterationControl& control, int threads) {
   const auto& xu = part.data.ratings.by_user();
   const auto& xm = part.data.ratings.by_movie();
@@ -81,21 +83,23 @@ engine::IterationLog distributed_nmf_zero(Communicator& comm, const Partition& p
   while (true) {
     // Users: local rows, the replicated H and H H^T.
     const Eigen::MatrixXf hht_f = hht.cast<float>();
-    engine::cpu::ZeroSide w_side = engine::cpu::mu_zero_side(xu, user_blocks, factors.ht, hht_f, factors.w, threads);
+    engine::cpu::ZeroSide w_side =
+        engine::cpu::mu_zero_side(xu, user_blocks, factors.ht, hht_f, factors.w, threads);
     sum_matrix(comm, w_side.self_gram);
     // Movies: X^T W summed over the ranks, each rank updating its block of movie rows.
     engine::cpu::spmm(xm, movie_blocks, 0.0f, factors.w, numerators, threads);
     comm.reduce_scatter_sum(numerators.data, my_numerators, element_offsets);
     const Eigen::MatrixXf wtw_f = w_side.self_gram.cast<float>();
     engine::cpu::ZeroSide h_side =
-        engine::cpu::mu_zero_side(xm, my_movie_blocks, factors.w, wtw_f, factors.ht, threads, my_numerators.data(),
-                                  static_cast<std::int32_t>(mine.begin));
+        engine::cpu::mu_zero_side(xm, my_movie_blocks, factors.w, wtw_f, factors.ht, threads,
+                                  my_numerators.data(), static_cast<std::int32_t>(mine.begin));
     gather_replicated(comm, factors.ht, mine.offsets);
     sum_matrix(comm, h_side.self_gram);
     hht = h_side.self_gram;
     double cross[1] = {h_side.cross};
     comm.sum(cross);
-    if (tracker.record(engine::zero_nmf_loss(norm_x[0], cross[0], w_side.self_gram.cwiseProduct(hht).sum()))) break;
+    if (tracker.record(engine::zero_nmf_loss(norm_x[0], cross[0], w_side.self_gram.cwiseProduct(hht).sum())))
+      break;
   }
   if (!engine::cpu::all_finite(factors.w, threads) || !engine::cpu::all_finite(factors.ht, threads))
     tracker.diverged("a factor is not finite");
@@ -103,7 +107,8 @@ engine::IterationLog distributed_nmf_zero(Communicator& comm, const Partition& p
 }
 
 engine::IterationLog distributed_nmf_masked(Communicator& comm, const Partition& part,
-                                            const engine::MaskedNmfSettings& settings, engine::MaskedNmfState& state,
+                                            const engine::MaskedNmfSettings& settings,
+                                            engine::MaskedNmfState& state,
                                             const engine::IterationControl& control, int threads) {
   const auto& xu = part.data.ratings.by_user();
   const auto& xm = part.data.ratings.by_movie();
@@ -126,9 +131,17 @@ engine::IterationLog distributed_nmf_masked(Communicator& comm, const Partition&
   const std::int64_t my_rows = mine.end - mine.begin;
   const float* user_bias = settings.biases ? state.user_bias.data() : nullptr;
 
-  engine::cpu::MaskedSideInput user_side{&xu,        &user_blocks,      &f.ht, &f.w, &state.movie_bias,
-                                         &state.user_bias, state.global_offset, settings.l2_user,
-                                         settings.l2_bias, settings.biases, false};
+  engine::cpu::MaskedSideInput user_side{&xu,
+                                         &user_blocks,
+                                         &f.ht,
+                                         &f.w,
+                                         &state.movie_bias,
+                                         &state.user_bias,
+                                         state.global_offset,
+                                         settings.l2_user,
+                                         settings.l2_bias,
+                                         settings.biases,
+                                         false};
   // Per movie row, numerator and denominator side by side (2k), so each rank's block of rows is contiguous.
   DenseMatrix sums(n, 2 * k);
   std::vector<float> my_sums(static_cast<std::size_t>(my_rows * 2 * k));
@@ -143,7 +156,8 @@ engine::IterationLog distributed_nmf_masked(Communicator& comm, const Partition&
     const float* w = f.w.data.data();
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
     for (std::int32_t j = 0; j < static_cast<std::int32_t>(n); ++j) {
-      const float row_base = settings.biases ? state.global_offset + state.movie_bias[static_cast<std::size_t>(j)] : 0.0f;
+      const float row_base =
+          settings.biases ? state.global_offset + state.movie_bias[static_cast<std::size_t>(j)] : 0.0f;
       float* row = sums.row(j).data();
       engine::cpu::masked_row_sums(xm, j, f.ht.row(j).data(), w, k, row_base, user_bias, row, row + k);
     }
@@ -171,8 +185,8 @@ engine::IterationLog distributed_nmf_masked(Communicator& comm, const Partition&
     for (std::int32_t j = 0; j < static_cast<std::int32_t>(n); ++j) {
       double sum = 0.0;
       double sum_sq = 0.0;
-      engine::cpu::masked_row_residuals(xm, j, f.ht.row(j).data(), w, k, settings.biases ? state.global_offset : 0.0f,
-                                        user_bias, sum, sum_sq);
+      engine::cpu::masked_row_residuals(xm, j, f.ht.row(j).data(), w, k,
+                                        settings.biases ? state.global_offset : 0.0f, user_bias, sum, sum_sq);
       residuals[static_cast<std::size_t>(2 * j)] = sum;
       residuals[static_cast<std::size_t>(2 * j + 1)] = sum_sq;
     }
@@ -200,7 +214,8 @@ engine::IterationLog distributed_nmf_masked(Communicator& comm, const Partition&
     double terms[5] = {sse, u.weighted_norm, movie_norm, u.bias_norm + bias_norm, 0.0};
     comm.sum(terms);
     const engine::MaskedLossTerms loss{terms[0], terms[1], terms[2], terms[3]};
-    if (tracker.record(engine::masked_nmf_loss(loss, settings.l2_user, settings.l2_movie, settings.l2_bias))) break;
+    if (tracker.record(engine::masked_nmf_loss(loss, settings.l2_user, settings.l2_movie, settings.l2_bias)))
+      break;
   }
   if (!engine::cpu::all_finite(f.w, threads) || !engine::cpu::all_finite(f.ht, threads))
     tracker.diverged("a factor is not finite");

@@ -40,7 +40,8 @@ void orthonormalize_distributed(Communicator& comm, DenseMatrix& y, const RowBlo
     MatrixD g = engine::cpu::gram(y, blocks, threads);
     sum_gram(comm, g);
     const double unit_roundoff = std::numeric_limits<float>::epsilon() / 2.0;
-    const double shift = 11.0 * (static_cast<double>(global_rows) * l + l * (l + 1.0)) * unit_roundoff * g.trace();
+    const double shift =
+        11.0 * (static_cast<double>(global_rows) * l + l * (l + 1.0)) * unit_roundoff * g.trace();
     g.diagonal().array() += shift;
     Eigen::LLT<MatrixD> llt(g);
     if (llt.info() != Eigen::Success) throw Error("SVD: the sketch of the range lost its rank (not finite?)");
@@ -57,8 +58,8 @@ void orthonormalize_distributed(Communicator& comm, DenseMatrix& y, const RowBlo
 }
 
 // Every entry of `out` = a (rows x l) times b (l x c), row blocks in parallel.
-void multiply(const DenseMatrix& a, const Eigen::MatrixXf& b, DenseMatrix& out,
-              const RowBlocks& blocks, int threads) {
+void multiply(const DenseMatrix& a, const Eigen::MatrixXf& b, DenseMatrix& out, const RowBlocks& blocks,
+              int threads) {
   const auto am = engine::cpu::as_eigen(a);
   auto om = engine::cpu::as_eigen(out);
 #pragma omp parallel for schedule(static) num_threads(threads)
@@ -83,7 +84,8 @@ void flip_signs(Communicator& comm, const Partition& part, engine::SvdResult& sv
     auto& best = mine[static_cast<std::size_t>(c)];
     for (std::int64_t i = 0; i < svd.u.rows; ++i) {
       const float v = svd.u(i, c);
-      if (std::abs(v) > best.magnitude) best = {std::abs(v), part.local_users[static_cast<std::size_t>(i)], v};
+      if (std::abs(v) > best.magnitude)
+        best = {std::abs(v), part.local_users[static_cast<std::size_t>(i)], v};
     }
   }
   const auto all = comm.all_gather_records<Candidate>(mine);
@@ -104,8 +106,8 @@ void flip_signs(Communicator& comm, const Partition& part, engine::SvdResult& sv
 
 }  // namespace
 
-engine::SvdResult distributed_svd(Communicator& comm, const Partition& part, const engine::SvdSettings& settings,
-                                  int threads) {
+engine::SvdResult distributed_svd(Communicator& comm, const Partition& part,
+                                  const engine::SvdSettings& settings, int threads) {
   const auto& ratings = part.data.ratings;
   const std::int64_t m = part.n_users();
   const std::int64_t n = part.n_movies();
@@ -159,7 +161,8 @@ engine::SvdResult distributed_svd(Communicator& comm, const Partition& part, con
   multiply(y, ur.cast<float>(), out.u, user_blocks, threads);
   multiply(z, vr.cast<float>(), out.v, movie_blocks, threads);
   out.sigma.resize(static_cast<std::size_t>(k));
-  for (int c = 0; c < k; ++c) out.sigma[static_cast<std::size_t>(c)] = static_cast<float>(small.singularValues()(c));
+  for (int c = 0; c < k; ++c)
+    out.sigma[static_cast<std::size_t>(c)] = static_cast<float>(small.singularValues()(c));
   flip_signs(comm, part, out);
   if (!engine::cpu::all_finite(out.u, threads) || !engine::cpu::all_finite(out.v, threads))
     throw Error("SVD diverged: the factors are not finite");

@@ -24,11 +24,14 @@ void validate(const Partition& part, const TrainOptions& o) {
                                       algorithm_name(o.algorithm)));
   }
   if (o.device == Device::cuda)
-    throw InvalidArgument("--device cuda: distributed training runs on CPU ranks only so far; use --device cpu");
-  if (o.threads < 0) throw InvalidArgument("threads must be >= 0 (0 = automatic), got " + std::to_string(o.threads));
+    throw InvalidArgument(
+        "--device cuda: distributed training runs on CPU ranks only so far; use --device cpu");
+  if (o.threads < 0)
+    throw InvalidArgument("threads must be >= 0 (0 = automatic), got " + std::to_string(o.threads));
   if (o.max_iterations < 1)
     throw InvalidArgument("max_iterations must be >= 1, got " + std::to_string(o.max_iterations));
-  if (!(o.tolerance >= 0.0) || !std::isfinite(o.tolerance)) throw InvalidArgument("tolerance must be a number >= 0");
+  if (!(o.tolerance >= 0.0) || !std::isfinite(o.tolerance))
+    throw InvalidArgument("tolerance must be a number >= 0");
   if (o.initial_user_factors.rows > 0 || o.initial_movie_factors.rows > 0)
     throw InvalidArgument("initial factors are not supported in a distributed job");
   const int smaller = std::min(part.n_users(), part.n_movies());
@@ -41,7 +44,8 @@ void validate(const Partition& part, const TrainOptions& o) {
   }
   for (const auto& [name, value] : {std::pair{"l2_user", o.l2_user}, std::pair{"l2_movie", o.l2_movie},
                                     std::pair{"l2_bias", o.l2_bias}}) {
-    if (!(value >= 0.0f) || !std::isfinite(value)) throw InvalidArgument(std::string(name) + " must be a number >= 0");
+    if (!(value >= 0.0f) || !std::isfinite(value))
+      throw InvalidArgument(std::string(name) + " must be a number >= 0");
   }
 }
 
@@ -49,15 +53,18 @@ engine::SvdSettings svd_settings(const TrainOptions& o, bool center) {
   return {o.rank, o.oversamples, o.power_iterations, center, o.seed};
 }
 
-engine::NmfFactors nmf_initial(Communicator& comm, const Partition& part, const TrainOptions& o, int threads) {
-  const double zero_filled_mean = part.global_mean * static_cast<double>(part.total_ratings) /
-                                  (static_cast<double>(part.n_users()) * static_cast<double>(part.n_movies()));
+engine::NmfFactors nmf_initial(Communicator& comm, const Partition& part, const TrainOptions& o,
+                               int threads) {
+  const double zero_filled_mean =
+      part.global_mean * static_cast<double>(part.total_ratings) /
+      (static_cast<double>(part.n_users()) * static_cast<double>(part.n_movies()));
   if (o.init == NmfInit::random) {
     const double mean = o.objective == NmfObjective::zero ? zero_filled_mean : part.global_mean;
-    return engine::nmf_init_random(part.n_users(), part.n_movies(), o.rank, mean, o.seed, threads, &part.local_users);
+    return engine::nmf_init_random(part.n_users(), part.n_movies(), o.rank, mean, o.seed, threads,
+                                   &part.local_users);
   }
-  return engine::nmf_init_nndsvda(distributed_svd(comm, part, svd_settings(o, false), threads), zero_filled_mean,
-                                  [&comm](std::span<double> sums) { comm.sum(sums); });
+  return engine::nmf_init_nndsvda(distributed_svd(comm, part, svd_settings(o, false), threads),
+                                  zero_filled_mean, [&comm](std::span<double> sums) { comm.sum(sums); });
 }
 
 IterationControl iteration_control(const TrainOptions& o, Progress& progress) {
@@ -122,7 +129,8 @@ Model train_distributed(Communicator& comm, const Partition& part, const Distrib
         engine::fit_scale_to_observed(part.data.ratings, state.global_offset, factors, threads,
                                       [&comm](std::span<double> sums) { comm.sum(sums); });
         state.factors = std::move(factors);
-        log = distributed_nmf_masked(comm, part, {o.l2_user, o.l2_movie, o.biases, o.l2_bias}, state, control, threads);
+        log = distributed_nmf_masked(comm, part, {o.l2_user, o.l2_movie, o.biases, o.l2_bias}, state, control,
+                                     threads);
         factors = std::move(state.factors);
         model.global_offset = state.global_offset;
         users.bias = std::move(state.user_bias);
@@ -185,7 +193,8 @@ Model train_distributed(Communicator& comm, const Partition& part, const Distrib
     model.hyperparameters = training_hyperparameters(o, log.iterations);
     model.catalog.reserve(static_cast<std::size_t>(model.n_movies()));
     for (std::int32_t j = 0; j < model.n_movies(); ++j) {
-      model.catalog.push_back({part.data.column_movie(j), static_cast<std::int32_t>(part.movie_counts[static_cast<std::size_t>(j)]),
+      model.catalog.push_back({part.data.column_movie(j),
+                               static_cast<std::int32_t>(part.movie_counts[static_cast<std::size_t>(j)]),
                                part.movie_means[static_cast<std::size_t>(j)]});
     }
   } else {
@@ -194,8 +203,8 @@ Model train_distributed(Communicator& comm, const Partition& part, const Distrib
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (comm.root()) {
     spdlog::info("trained {} on {} users x {} movies ({} ratings) on {} ranks in {:.2f} s{}",
-                 algorithm_name(o.algorithm), part.n_users(), part.n_movies(), part.total_ratings, comm.size(),
-                 seconds,
+                 algorithm_name(o.algorithm), part.n_users(), part.n_movies(), part.total_ratings,
+                 comm.size(), seconds,
                  log.iterations > 0 ? fmt::format(", {} iterations, final loss {:.6g}", log.iterations,
                                                   log.loss_history.back())
                                     : std::string());

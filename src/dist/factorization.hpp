@@ -24,17 +24,19 @@ namespace cinefactor::dist {
 
 // Randomized truncated SVD of the distributed matrix (centered on the global mean when asked): u holds
 // this rank's users (Partition::local_users order), v, sigma and offset are the whole result.
-engine::SvdResult distributed_svd(Communicator& comm, const Partition& part, const engine::SvdSettings& settings,
-                                  int threads);
+engine::SvdResult distributed_svd(Communicator& comm, const Partition& part,
+                                  const engine::SvdSettings& settings, int threads);
 
 // NMF, zero-filled objective (scikit-learn's MU), from `factors`: w holds this rank's users, ht every movie.
-engine::IterationLog distributed_nmf_zero(Communicator& comm, const Partition& part, engine::NmfFactors& factors,
+engine::IterationLog distributed_nmf_zero(Communicator& comm, const Partition& part,
+                                          engine::NmfFactors& factors,
                                           const engine::IterationControl& control, int threads);
 
 // NMF, observed-entries objective with L2 and optional biases, from `state` (user rows and user biases
 // local, movie rows and biases whole).
 engine::IterationLog distributed_nmf_masked(Communicator& comm, const Partition& part,
-                                            const engine::MaskedNmfSettings& settings, engine::MaskedNmfState& state,
+                                            const engine::MaskedNmfSettings& settings,
+                                            engine::MaskedNmfState& state,
                                             const engine::IterationControl& control, int threads);
 
 }  // namespace cinefactor::dist

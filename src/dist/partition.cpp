@@ -34,23 +34,27 @@ struct UserCount {
 // This rank's share of the ratings file: byte range cut at line starts, first line numbered as in the file.
 detail::RatingsPart my_part(Communicator& comm, const std::filesystem::path& file) {
   const auto size = static_cast<std::int64_t>(std::filesystem::file_size(file));
-  const auto nominal = [&](int r) { return size / comm.size() * r + std::min<std::int64_t>(r, size % comm.size()); };
+  const auto nominal = [&](int r) {
+    return size / comm.size() * r + std::min<std::int64_t>(r, size % comm.size());
+  };
   detail::RatingsPart part;
   part.begin = detail::line_start_at_or_after(file, nominal(comm.rank()));
-  part.end = comm.rank() + 1 == comm.size() ? size : detail::line_start_at_or_after(file, nominal(comm.rank() + 1));
+  part.end =
+      comm.rank() + 1 == comm.size() ? size : detail::line_start_at_or_after(file, nominal(comm.rank() + 1));
   part.end = std::max(part.end, part.begin);
   return part;
 }
 
 // Users in a seeded random order, cut into comm.size() consecutive blocks of about equal rating counts.
-std::vector<std::int32_t> assign_owners(const std::vector<std::int64_t>& counts, std::uint64_t seed, int ranks) {
+std::vector<std::int32_t> assign_owners(const std::vector<std::int64_t>& counts, std::uint64_t seed,
+                                        int ranks) {
   const auto m = static_cast<std::int64_t>(counts.size());
   std::vector<std::int32_t> order(counts.size());
   std::iota(order.begin(), order.end(), 0);
   const std::uint64_t shuffle_seed = engine::stream_seed(seed, kShuffleStream);
   for (std::int64_t i = m - 1; i > 0; --i) {
-    const auto j = static_cast<std::int64_t>(engine::stream_seed(shuffle_seed, static_cast<std::uint64_t>(i)) %
-                                             static_cast<std::uint64_t>(i + 1));
+    const auto j = static_cast<std::int64_t>(
+        engine::stream_seed(shuffle_seed, static_cast<std::uint64_t>(i)) % static_cast<std::uint64_t>(i + 1));
     std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
   }
   const std::int64_t total = std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
@@ -181,7 +185,8 @@ Partition load_partition(Communicator& comm, const std::filesystem::path& dir, c
     const auto u = static_cast<std::int32_t>(
         std::lower_bound(out.user_ids.begin(), out.user_ids.end(), read->user_ids[i]) - out.user_ids.begin());
     to[static_cast<std::size_t>(out.owner[static_cast<std::size_t>(u)])].push_back(
-        {u, column_of[static_cast<std::size_t>(read->catalog_movie[i])], read->ratings[i], read->timestamps[i]});
+        {u, column_of[static_cast<std::size_t>(read->catalog_movie[i])], read->ratings[i],
+         read->timestamps[i]});
     any_timestamp = any_timestamp || read->timestamps[i] != 0;
   }
   read.reset();
@@ -235,7 +240,8 @@ Partition load_partition(Communicator& comm, const std::filesystem::path& dir, c
   // 7. Global statistics.
   const auto& local = out.data.ratings;
   out.movie_counts.assign(static_cast<std::size_t>(local.n_movies()), 0);
-  for (std::int32_t j = 0; j < local.n_movies(); ++j) out.movie_counts[static_cast<std::size_t>(j)] = local.movie_count(j);
+  for (std::int32_t j = 0; j < local.n_movies(); ++j)
+    out.movie_counts[static_cast<std::size_t>(j)] = local.movie_count(j);
   comm.sum(out.movie_counts);
   std::int64_t totals[2] = {local.nnz(), duplicates};
   comm.sum(totals);
@@ -246,14 +252,17 @@ Partition load_partition(Communicator& comm, const std::filesystem::path& dir, c
   const auto& by_movie = local.by_movie();
   for (std::int32_t j = 0; j < local.n_movies(); ++j) {
     double s = 0.0;
-    for (std::int64_t e = by_movie.row_begin(j); e < by_movie.row_end(j); ++e) s += by_movie.values[static_cast<std::size_t>(e)];
+    for (std::int64_t e = by_movie.row_begin(j); e < by_movie.row_end(j); ++e)
+      s += by_movie.values[static_cast<std::size_t>(e)];
     sums[static_cast<std::size_t>(j)] = s;
     sums.back() += s;
   }
   comm.sum(sums);
   out.movie_means.resize(static_cast<std::size_t>(local.n_movies()));
   for (std::size_t j = 0; j < out.movie_means.size(); ++j) {
-    out.movie_means[j] = out.movie_counts[j] > 0 ? static_cast<float>(sums[j] / static_cast<double>(out.movie_counts[j])) : 0.0f;
+    out.movie_means[j] = out.movie_counts[j] > 0
+                             ? static_cast<float>(sums[j] / static_cast<double>(out.movie_counts[j]))
+                             : 0.0f;
   }
   out.global_mean = out.total_ratings > 0 ? sums.back() / static_cast<double>(out.total_ratings) : 0.0;
   if (totals[1] > 0 && comm.root()) {

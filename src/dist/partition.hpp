@@ -17,13 +17,13 @@ struct Partition {
   // this rank's users (ascending id) x every rated movie (the single-process columns). report counts
   // the whole file (every rank's lines, skipped lines and duplicates).
   Dataset data;
-  std::vector<std::int64_t> user_ids;        // every user of the file, ascending: the single-process rows
-  std::vector<std::int32_t> owner;           // per user (index into user_ids): the rank holding its ratings
-  std::vector<std::int32_t> local_users;     // this rank's users, as indices into user_ids, ascending
-  std::vector<std::int64_t> movie_counts;    // per movie column: its ratings over every rank
-  std::vector<float> movie_means;            // per movie column: the mean of those ratings (0 when none)
-  std::int64_t total_ratings = 0;            // over every rank, duplicates removed
-  double global_mean = 0.0;                  // of every rating
+  std::vector<std::int64_t> user_ids;      // every user of the file, ascending: the single-process rows
+  std::vector<std::int32_t> owner;         // per user (index into user_ids): the rank holding its ratings
+  std::vector<std::int32_t> local_users;   // this rank's users, as indices into user_ids, ascending
+  std::vector<std::int64_t> movie_counts;  // per movie column: its ratings over every rank
+  std::vector<float> movie_means;          // per movie column: the mean of those ratings (0 when none)
+  std::int64_t total_ratings = 0;          // over every rank, duplicates removed
+  double global_mean = 0.0;                // of every rating
 
   std::int32_t n_users() const noexcept { return static_cast<std::int32_t>(user_ids.size()); }
   std::int32_t n_movies() const noexcept { return data.ratings.n_movies(); }

@@ -148,7 +148,8 @@ std::uint64_t row_fingerprint(const SparseMatrix& csr, std::int32_t row) {
   return h;
 }
 
-std::uint64_t combine_fingerprint(std::span<const std::int64_t> user_ids, std::span<const std::int64_t> movie_ids,
+std::uint64_t combine_fingerprint(std::span<const std::int64_t> user_ids,
+                                  std::span<const std::int64_t> movie_ids,
                                   std::span<const std::uint64_t> row_fingerprints) {
   std::uint64_t h = kFnvOffset;
   fnv_mix(h, user_ids.data(), user_ids.size_bytes());
@@ -161,7 +162,8 @@ std::uint64_t fingerprint(const RatingMatrix& ratings) {
   // FNV-1a over the id maps and one FNV-1a per user row (its length, movies and values): cheap, stable across
   // platforms of one endianness, and computable by the ranks of a distributed load from their own rows.
   std::vector<std::uint64_t> rows(static_cast<std::size_t>(ratings.n_users()));
-  for (std::int32_t u = 0; u < ratings.n_users(); ++u) rows[static_cast<std::size_t>(u)] = row_fingerprint(ratings.by_user(), u);
+  for (std::int32_t u = 0; u < ratings.n_users(); ++u)
+    rows[static_cast<std::size_t>(u)] = row_fingerprint(ratings.by_user(), u);
   return combine_fingerprint(ratings.user_ids(), ratings.movie_ids(), rows);
 }
 

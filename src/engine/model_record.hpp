@@ -16,9 +16,11 @@ namespace cinefactor {
 // The hyperparameters a model trained with `o` records (iterations: how many ran; 0 for closed forms).
 Hyperparameters training_hyperparameters(const TrainOptions& o, int iterations);
 
-// fingerprint(ratings) == combine_fingerprint(user ids, movie ids, row_fingerprint of every user row in order).
+// fingerprint(ratings) == combine_fingerprint(user ids, movie ids, row_fingerprint of every user row in
+// order).
 std::uint64_t row_fingerprint(const SparseMatrix& csr, std::int32_t row);
-std::uint64_t combine_fingerprint(std::span<const std::int64_t> user_ids, std::span<const std::int64_t> movie_ids,
+std::uint64_t combine_fingerprint(std::span<const std::int64_t> user_ids,
+                                  std::span<const std::int64_t> movie_ids,
                                   std::span<const std::uint64_t> row_fingerprints);
 
 }  // namespace cinefactor

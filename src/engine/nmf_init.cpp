@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <span>
 #include <numbers>
+#include <span>
 
 #include "cinefactor/error.hpp"
 #include "core/parallel.hpp"
