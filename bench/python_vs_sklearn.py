@@ -11,7 +11,9 @@ excluded) against cinefactor.NMF.fit(MovieLensData) in Python (the dataset's own
 and against fit(scipy matrix) (the binding converts it once).
 
   bench/python_vs_sklearn.py [--cli build/cpu/cinefactor] --data DIR [--data DIR2] [-k 64] [--iterations 20]
-                             [--repeat 3] [--skip-sklearn-nmf-over NNZ] [--json OUT]
+                             [--repeat 3] [--skip-sklearn-nmf-over NNZ] [--threads T] [--json OUT]
+  bench/python_vs_sklearn.py --overhead-only --cli build/cpu/cinefactor --data DIR --threads 2 [...]
+                             the binding against the CLI alone, each Python fit next to its CLI run
 """
 
 import argparse
@@ -59,12 +61,12 @@ def measure(fn, repeat):
     return statistics.median(seconds), max(added), seconds
 
 
-def cli_seconds(cli, data_dir, args, repeat):
+def cli_seconds(cli, data_dir, args, repeat, threads=0):
     runs = []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run([cli, "-q", "train", "--data", data_dir, "--device", "cpu", "--out",
-                                  os.path.join(tmp, "model.cfm"), "--json", *args],
+            out = subprocess.run([cli, "-q", "train", "--data", data_dir, "--device", "cpu", "--threads", str(threads),
+                                  "--out", os.path.join(tmp, "model.cfm"), "--json", *args],
                                  capture_output=True, text=True, check=True)
         runs.append(json.loads(out.stdout)["seconds"])
     return statistics.median(runs), runs
@@ -83,7 +85,14 @@ def bench_dataset(data_dir, opts):
 
     def ours_nmf(source):
         return lambda: cinefactor.NMF(n_components=k, max_iter=iters, tol=0.0, random_state=42,
-                                      device="cpu").fit(source)
+                                      device="cpu", n_threads=opts.threads).fit(source)
+
+    def ours_svd(source):
+        return lambda: cinefactor.TruncatedSVD(n_components=k, random_state=42, device="cpu",
+                                               n_threads=opts.threads).fit(source)
+
+    if opts.overhead_only:
+        return overhead(data_dir, data, X, ours_nmf, ours_svd, row, opts)
 
     results = {}
     results["cinefactor NMF (MovieLensData)"] = measure(ours_nmf(data), repeat)
@@ -92,8 +101,7 @@ def bench_dataset(data_dir, opts):
         results["sklearn NMF mu"] = measure(
             lambda: SkNMF(n_components=k, solver="mu", init="nndsvda", max_iter=iters, tol=0.0,
                           random_state=42).fit(X), repeat)
-    results["cinefactor TruncatedSVD"] = measure(
-        lambda: cinefactor.TruncatedSVD(n_components=k, random_state=42, device="cpu").fit(X), repeat)
+    results["cinefactor TruncatedSVD"] = measure(ours_svd(X), repeat)
     results["sklearn randomized_svd"] = measure(
         lambda: randomized_svd(X, k, n_oversamples=10, n_iter=4, random_state=42), repeat)
     for name, (median, added, runs) in results.items():
@@ -118,6 +126,31 @@ def bench_dataset(data_dir, opts):
     return row
 
 
+def overhead(data_dir, data, X, ours_nmf, ours_svd, row, opts):
+    """The binding against the CLI alone: each repeat runs the Python fit and then `cinefactor train` for the same
+    work back to back, so that both see the same machine; the median of the per-repeat ratios."""
+    k, iters = opts.k, opts.iterations
+    nmf_args = ["--algo", "nmf", "-k", str(k), "--iterations", str(iters), "--tol", "0"]
+    svd_args = ["--algo", "svd", "-k", str(k)]
+    fits = (("NMF (MovieLensData)", ours_nmf(data), nmf_args), ("NMF (scipy CSR)", ours_nmf(X), nmf_args),
+            ("TruncatedSVD (MovieLensData)", ours_svd(data), svd_args),
+            ("TruncatedSVD (scipy CSR)", ours_svd(X), svd_args))
+    pairs = {name: [] for name, _, _ in fits}
+    for rep in range(opts.repeat):
+        for name, fit, args in fits:
+            python_s = measure(fit, 1)[0]
+            cli_s = cli_seconds(opts.cli, data_dir, args, 1, opts.threads)[0]
+            pairs[name].append((python_s, cli_s))
+            print(f"  [{rep + 1}/{opts.repeat}] {name:26s} Python {python_s:.3f} s, CLI {cli_s:.3f} s "
+                  f"({100 * (python_s / cli_s - 1):+.1f}%)", flush=True)
+    row["overhead"] = {}
+    for name, runs in pairs.items():
+        ratio = statistics.median(p / c for p, c in runs)
+        row["overhead"][name] = {"median_ratio": ratio, "runs": runs}
+        print(f"  {name:26s} Python / CLI, median of {len(runs)}: {ratio:.3f} ({100 * (ratio - 1):+.1f}%)", flush=True)
+    return row
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cli", help="the cinefactor binary (the overhead comparison is left out without it)")
@@ -127,8 +160,14 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-sklearn-nmf-over", type=int, default=10**12,
                         help="leave scikit-learn's NMF out above this many ratings")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads of cinefactor's fits, Python and CLI alike (0: automatic, which follows the load)")
+    parser.add_argument("--overhead-only", action="store_true",
+                        help="only the binding against the CLI (needs --cli), Python and CLI runs interleaved")
     parser.add_argument("--json", help="write the results here")
     opts = parser.parse_args()
+    if opts.overhead_only and not opts.cli:
+        parser.error("--overhead-only needs --cli")
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     print(f"load average {' '.join(load)}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}", flush=True)

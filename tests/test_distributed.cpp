@@ -1,19 +1,25 @@
 // Distributed training under a real `mpirun` (issue 11): the model of P = 1, 2, 3 ranks equals the model
 // of one process (losses, singular values, movie factors, ids, catalog, fingerprint, recommendations),
 // uneven partitions (a rank without users, one heavy user, byte ranges that cut lines), and failures on
-// one rank (a bad line in its range only, a file missing on its node): exit 1 within seconds with one
-// message naming the rank, and the model file at --out untouched. Skipped with the reason when the build
-// has no MPI or mpirun is missing.
+// one rank (a bad line in its range only, a file missing on its node) and Ctrl-C to mpirun: the job ends
+// within seconds (exit 1 with one message naming the rank, for a failure), the model file at --out
+// untouched. Skipped with the reason when the build has no MPI or mpirun is missing.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "cinefactor/model_file.hpp"
 #include "test_support.hpp"
+
+extern char** environ;
 
 namespace cinefactor {
 namespace {
@@ -291,6 +297,61 @@ TEST(Distributed, MissingFileOnOneRankStopsTheJob) {
   EXPECT_LT(seconds, kFailureSeconds);
   EXPECT_NE(r.err.find("rank 1: "), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// Ctrl-C to mpirun in the middle of a distributed fit: every rank stops within seconds, the model already
+// at --out is untouched, no temporary is left beside it and no rank is left running.
+TEST(Distributed, CtrlCToMpirunLeavesNoPartialFile) {
+  CINEFACTOR_REQUIRE_MPI();
+  CINEFACTOR_REQUIRE_ML_LATEST_SMALL(dir);
+  test::TempDir tmp;
+  const auto out = tmp / "model.cfm";
+  test::write_text(out, "an earlier model");
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  ::setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
+  std::vector<std::string> args{CINEFACTOR_MPIEXEC,
+                                "-np",
+                                "2",
+                                CINEFACTOR_BINARY,
+                                "-q",
+                                "train",
+                                "--data",
+                                dir.string(),
+                                "--algo",
+                                "nmf",
+                                "--init",
+                                "random",
+                                "--iterations",
+                                "1000000",
+                                "--tol",
+                                "0",
+                                "--threads",
+                                "1",
+                                "--out",
+                                out.string()};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+  std::this_thread::sleep_for(
+      std::chrono::seconds(3));  // loaded and iterating (a million iterations: minutes)
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  const auto start = std::chrono::steady_clock::now();
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, kFailureSeconds);
+  EXPECT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  EXPECT_EQ(test::read_text(out), "an earlier model");
+  for (const auto& item : std::filesystem::directory_iterator(tmp.path()))
+    EXPECT_FALSE(item.path().filename().string().starts_with(".model.cfm.tmp-")) << item.path();
+  // No rank outlives mpirun: no process still has this test's output path on its command line.
+  for (const auto& proc : std::filesystem::directory_iterator("/proc")) {
+    const auto cmdline = test::read_text(proc.path() / "cmdline");
+    EXPECT_EQ(cmdline.find(out.string()), std::string::npos) << "still running: " << proc.path();
+  }
 }
 
 // Options every rank refuses alike: one message, exit 1.

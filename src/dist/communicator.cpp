@@ -14,14 +14,6 @@
 namespace cinefactor::dist {
 namespace {
 
-void check(int status, const char* call) {
-  if (status == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  MPI_Error_string(status, text, &length);
-  throw Error(fmt::format("MPI: {} failed: {}", call, std::string(text, static_cast<std::size_t>(length))));
-}
-
 template <class T>
 MPI_Datatype mpi_type();
 template <>
@@ -35,12 +27,20 @@ MPI_Datatype mpi_type<double>() {
 
 }  // namespace
 
+void check_mpi(int status, const char* call) {
+  if (status == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(status, text, &length);
+  throw Error(fmt::format("MPI: {} failed: {}", call, std::string(text, static_cast<std::size_t>(length))));
+}
+
 Communicator::Communicator(int* argc, char*** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
     int provided = 0;
-    check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+    check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
   }
   // Errors come back as status codes (turned into exceptions above) instead of aborting inside MPI.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
@@ -66,8 +66,8 @@ MPI_Datatype Communicator::record_type(std::size_t bytes) {
     if (size == bytes) return type;
   }
   MPI_Datatype type = MPI_DATATYPE_NULL;
-  check(MPI_Type_contiguous(static_cast<int>(bytes), MPI_BYTE, &type), "MPI_Type_contiguous");
-  check(MPI_Type_commit(&type), "MPI_Type_commit");
+  check_mpi(MPI_Type_contiguous(static_cast<int>(bytes), MPI_BYTE, &type), "MPI_Type_contiguous");
+  check_mpi(MPI_Type_commit(&type), "MPI_Type_commit");
   record_types_.emplace_back(bytes, type);
   return type;
 }
@@ -75,35 +75,35 @@ MPI_Datatype Communicator::record_type(std::size_t bytes) {
 void Communicator::sum(std::span<double> values) {
   const double start = MPI_Wtime();
   std::vector<double> total(values.size());
-  check(MPI_Reduce(values.data(), total.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM, 0,
-                   MPI_COMM_WORLD),
-        "MPI_Reduce");
+  check_mpi(MPI_Reduce(values.data(), total.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM, 0,
+                       MPI_COMM_WORLD),
+            "MPI_Reduce");
   if (rank_ == 0) std::copy(total.begin(), total.end(), values.begin());
-  check(MPI_Bcast(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, 0, MPI_COMM_WORLD),
-        "MPI_Bcast");
+  check_mpi(MPI_Bcast(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, 0, MPI_COMM_WORLD),
+            "MPI_Bcast");
   account(static_cast<std::int64_t>(values.size_bytes()), MPI_Wtime() - start);
 }
 
 void Communicator::sum(std::span<std::int64_t> values) {
   // Integer sums are exact in any order: one all-reduce.
   const double start = MPI_Wtime();
-  check(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_INT64_T, MPI_SUM,
-                      MPI_COMM_WORLD),
-        "MPI_Allreduce");
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_INT64_T, MPI_SUM,
+                          MPI_COMM_WORLD),
+            "MPI_Allreduce");
   account(static_cast<std::int64_t>(values.size_bytes()), MPI_Wtime() - start);
 }
 
 void Communicator::max(std::span<std::uint8_t> values) {
   const double start = MPI_Wtime();
-  check(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_UINT8_T, MPI_MAX,
-                      MPI_COMM_WORLD),
-        "MPI_Allreduce");
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_UINT8_T, MPI_MAX,
+                          MPI_COMM_WORLD),
+            "MPI_Allreduce");
   account(static_cast<std::int64_t>(values.size_bytes()), MPI_Wtime() - start);
 }
 
 std::int64_t Communicator::exclusive_sum(std::int64_t value) {
   std::int64_t below = 0;
-  check(MPI_Exscan(&value, &below, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), "MPI_Exscan");
+  check_mpi(MPI_Exscan(&value, &below, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), "MPI_Exscan");
   return rank_ == 0 ? 0 : below;  // MPI leaves rank 0's result undefined
 }
 
@@ -126,7 +126,7 @@ void reduce_scatter_impl(std::span<const T> values, std::span<T> block, const st
                          int rank) {
   if (block.size() != static_cast<std::size_t>(counts[static_cast<std::size_t>(rank)]))
     throw InvalidArgument("reduce-scatter: this rank's block has the wrong size");
-  check(
+  check_mpi(
       MPI_Reduce_scatter(values.data(), block.data(), counts.data(), mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD),
       "MPI_Reduce_scatter");
 }
@@ -139,9 +139,9 @@ void all_gather_impl(std::span<T> values, const std::vector<int>& counts,
     if (offsets[r] > INT_MAX) throw InvalidArgument("all-gather: offset out of range");
     displs[r] = static_cast<int>(offsets[r]);
   }
-  check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, values.data(), counts.data(), displs.data(),
-                       mpi_type<T>(), MPI_COMM_WORLD),
-        "MPI_Allgatherv");
+  check_mpi(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, values.data(), counts.data(), displs.data(),
+                           mpi_type<T>(), MPI_COMM_WORLD),
+            "MPI_Allgatherv");
 }
 
 }  // namespace
@@ -179,16 +179,16 @@ void Communicator::all_gather(std::span<double> values, const std::vector<std::i
 void Communicator::broadcast(std::string& text, int from) {
   const double start = MPI_Wtime();
   std::int64_t length = static_cast<std::int64_t>(text.size());
-  check(MPI_Bcast(&length, 1, MPI_INT64_T, from, MPI_COMM_WORLD), "MPI_Bcast");
+  check_mpi(MPI_Bcast(&length, 1, MPI_INT64_T, from, MPI_COMM_WORLD), "MPI_Bcast");
   text.resize(static_cast<std::size_t>(length));
-  check(MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, from, MPI_COMM_WORLD), "MPI_Bcast");
+  check_mpi(MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, from, MPI_COMM_WORLD), "MPI_Bcast");
   account(rank_ == from ? length : 0, MPI_Wtime() - start);
 }
 
 void Communicator::broadcast(std::span<double> values, int from) {
   const double start = MPI_Wtime();
-  check(MPI_Bcast(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, from, MPI_COMM_WORLD),
-        "MPI_Bcast");
+  check_mpi(MPI_Bcast(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, from, MPI_COMM_WORLD),
+            "MPI_Bcast");
   account(rank_ == from ? static_cast<std::int64_t>(values.size_bytes()) : 0, MPI_Wtime() - start);
 }
 
@@ -197,7 +197,7 @@ void Communicator::agree(std::exception_ptr error, std::int64_t order) {
     long key;
     int rank;
   } mine{error ? static_cast<long>(order) : LONG_MAX, rank_}, first{};
-  check(MPI_Allreduce(&mine, &first, 1, MPI_LONG_INT, MPI_MINLOC, MPI_COMM_WORLD), "MPI_Allreduce");
+  check_mpi(MPI_Allreduce(&mine, &first, 1, MPI_LONG_INT, MPI_MINLOC, MPI_COMM_WORLD), "MPI_Allreduce");
   if (first.key == LONG_MAX) return;
   std::string what;
   if (first.rank == rank_) {

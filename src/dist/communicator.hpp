@@ -18,6 +18,10 @@
 
 namespace cinefactor::dist {
 
+// Throws Error("MPI: <call> failed: <MPI's text>") unless status is MPI_SUCCESS (MPI_COMM_WORLD returns
+// errors instead of aborting: see Communicator).
+void check_mpi(int status, const char* call);
+
 struct Traffic {
   std::int64_t calls = 0;
   std::int64_t bytes = 0;  // this rank's payload
@@ -107,7 +111,7 @@ std::vector<T> Communicator::all_gather_records(std::span<const T> mine) {
   const MPI_Datatype type = record_type(sizeof(T));
   int count = static_cast<int>(mine.size());
   std::vector<int> counts(static_cast<std::size_t>(size_));
-  MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  check_mpi(MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD), "MPI_Allgather");
   std::vector<int> displs(counts.size(), 0);
   std::int64_t total = 0;
   for (std::size_t r = 0; r < counts.size(); ++r) {
@@ -115,7 +119,9 @@ std::vector<T> Communicator::all_gather_records(std::span<const T> mine) {
     total += counts[r];
   }
   std::vector<T> all(static_cast<std::size_t>(total));
-  MPI_Allgatherv(mine.data(), count, type, all.data(), counts.data(), displs.data(), type, MPI_COMM_WORLD);
+  check_mpi(MPI_Allgatherv(mine.data(), count, type, all.data(), counts.data(), displs.data(), type,
+                           MPI_COMM_WORLD),
+            "MPI_Allgatherv");
   account(static_cast<std::int64_t>(mine.size_bytes()), MPI_Wtime() - start);
   return all;
 }
@@ -127,7 +133,7 @@ std::vector<T> Communicator::gather_records(std::span<const T> mine, int root) {
   const MPI_Datatype type = record_type(sizeof(T));
   int count = static_cast<int>(mine.size());
   std::vector<int> counts(static_cast<std::size_t>(size_));
-  MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, MPI_COMM_WORLD);
+  check_mpi(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, MPI_COMM_WORLD), "MPI_Gather");
   std::vector<int> displs(counts.size(), 0);
   std::int64_t total = 0;
   for (std::size_t r = 0; r < counts.size(); ++r) {
@@ -135,7 +141,9 @@ std::vector<T> Communicator::gather_records(std::span<const T> mine, int root) {
     total += rank_ == root ? counts[r] : 0;
   }
   std::vector<T> all(static_cast<std::size_t>(total));
-  MPI_Gatherv(mine.data(), count, type, all.data(), counts.data(), displs.data(), type, root, MPI_COMM_WORLD);
+  check_mpi(MPI_Gatherv(mine.data(), count, type, all.data(), counts.data(), displs.data(), type, root,
+                        MPI_COMM_WORLD),
+            "MPI_Gatherv");
   account(static_cast<std::int64_t>(mine.size_bytes()), MPI_Wtime() - start);
   return all;
 }
@@ -155,7 +163,8 @@ std::vector<T> Communicator::exchange(const std::vector<std::vector<T>>& to) {
     send.insert(send.end(), to[r].begin(), to[r].end());
     if (static_cast<int>(r) != rank_) bytes += static_cast<std::int64_t>(to[r].size() * sizeof(T));
   }
-  MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  check_mpi(MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, MPI_COMM_WORLD),
+            "MPI_Alltoall");
   std::int64_t total = 0;
   for (std::size_t r = 0; r < p; ++r) {
     recv_displs[r] = static_cast<int>(total);
