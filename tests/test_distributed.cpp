@@ -181,6 +181,33 @@ TEST_P(DistributedMovieLens, SvdEqualsOneProcess) {
   expect_same_model(a, b, 1e-2f);
 }
 
+// The baselines: bias (losses within 1e-6 relative, biases within 1e-5), mean and popularity (the same
+// model).
+TEST_P(DistributedMovieLens, BaselinesEqualOneProcess) {
+  CINEFACTOR_REQUIRE_MPI();
+  CINEFACTOR_REQUIRE_ML_LATEST_SMALL(dir);
+  test::TempDir tmp;
+  for (const std::string algo : {"bias", "mean", "popularity"}) {
+    const std::vector<std::string> train{"train", "--data", dir.string(), "--algo",    algo, "--iterations",
+                                         "20",    "--tol",  "0",          "--threads", "1",  "--json"};
+    auto single_args = train;
+    single_args.insert(single_args.end(), {"--out", (tmp / "one.cfm").string()});
+    auto dist_args = train;
+    dist_args.insert(dist_args.end(), {"--out", (tmp / "dist.cfm").string()});
+    expect_losses_close(train_json(run_cli(single_args)), train_json(run_mpi(GetParam(), dist_args)), 1e-6);
+    const Model a = load_model(tmp / "one.cfm");
+    const Model b = load_model(tmp / "dist.cfm");
+    expect_same_model(a, b, 0.0f);
+    EXPECT_FLOAT_EQ(a.global_offset, b.global_offset) << algo;
+    ASSERT_EQ(a.user_bias.size(), b.user_bias.size()) << algo;
+    ASSERT_EQ(a.movie_bias.size(), b.movie_bias.size()) << algo;
+    for (std::size_t u = 0; u < a.user_bias.size(); ++u)
+      EXPECT_NEAR(a.user_bias[u], b.user_bias[u], 1e-5f) << algo;
+    for (std::size_t j = 0; j < a.movie_bias.size(); ++j)
+      EXPECT_NEAR(a.movie_bias[j], b.movie_bias[j], 1e-5f) << algo;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Ranks, DistributedMovieLens, ::testing::Values(1, 2, 3),
                          [](const auto& param_info) { return "P" + std::to_string(param_info.param); });
 

@@ -407,6 +407,15 @@ TEST(ModelFileRefuses, InconsistentContentsBehindAValidChecksum) {
                  "rank 9223372036854775808 is out of range");
   expect_refused(with_header(golden, [](nlohmann::json& h) { h["n_users"] = std::uint64_t{1} << 32; }),
                  "n_users 4294967296 is out of range");
+  // Integer fields that are floats or negative (found by fuzz_model_file: a fingerprint of 6.4e25 was
+  // converted to an integer, which is undefined behavior) are refused, not converted.
+  expect_refused(with_header(golden, [](nlohmann::json& h) { h["data_fingerprint"] = 6.39927e25; }),
+                 "data_fingerprint is not a non-negative integer: 6.39927e+25");
+  expect_refused(with_header(golden, [](nlohmann::json& h) { h["n_movies"] = 4.0; }),
+                 "n_movies is not a non-negative integer: 4.0");
+  expect_refused(
+      with_header(golden, [](nlohmann::json& h) { section_entry(h, "movie_ids")["offset"] = -64; }),
+      "offset is not a non-negative integer: -64");
 
   auto model = golden_model();
   model.movie_ids[2] = 2;  // 1, 2, 2, 10

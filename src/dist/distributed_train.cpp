@@ -20,8 +20,9 @@ using engine::IterationControl;
 
 void validate(const Partition& part, const TrainOptions& o) {
   if (!distributed_algorithm(o.algorithm)) {
-    throw InvalidArgument(fmt::format("--algo {} does not run distributed yet; under mpirun: nmf, svd",
-                                      algorithm_name(o.algorithm)));
+    throw InvalidArgument(
+        fmt::format("--algo {} does not run distributed yet; under mpirun: nmf, svd, bias, mean, popularity",
+                    algorithm_name(o.algorithm)));
   }
   if (o.device == Device::cuda)
     throw InvalidArgument(
@@ -34,18 +35,19 @@ void validate(const Partition& part, const TrainOptions& o) {
     throw InvalidArgument("tolerance must be a number >= 0");
   if (o.initial_user_factors.rows > 0 || o.initial_movie_factors.rows > 0)
     throw InvalidArgument("initial factors are not supported in a distributed job");
+  for (const auto& [name, value] : {std::pair{"l2_user", o.l2_user}, std::pair{"l2_movie", o.l2_movie},
+                                    std::pair{"l2_bias", o.l2_bias}}) {
+    if (!(value >= 0.0f) || !std::isfinite(value))
+      throw InvalidArgument(std::string(name) + " must be a number >= 0");
+  }
   const int smaller = std::min(part.n_users(), part.n_movies());
+  if (o.algorithm != Algorithm::nmf && o.algorithm != Algorithm::svd) return;  // the baselines have no rank
   if (o.rank < 1) throw InvalidArgument("rank must be >= 1, got " + std::to_string(o.rank));
   const bool needs_svd = o.algorithm == Algorithm::svd || o.init == NmfInit::nndsvda;
   if (needs_svd && o.rank > smaller) {
     throw InvalidArgument(
         "rank " + std::to_string(o.rank) + " exceeds min(users, movies) = " + std::to_string(smaller) +
         (o.algorithm == Algorithm::nmf ? " (needed by the nndsvda init; use the random init)" : ""));
-  }
-  for (const auto& [name, value] : {std::pair{"l2_user", o.l2_user}, std::pair{"l2_movie", o.l2_movie},
-                                    std::pair{"l2_bias", o.l2_bias}}) {
-    if (!(value >= 0.0f) || !std::isfinite(value))
-      throw InvalidArgument(std::string(name) + " must be a number >= 0");
   }
 }
 
@@ -101,7 +103,7 @@ std::vector<float> gather_user_rows(Communicator& comm, const Partition& part, s
 }  // namespace
 
 bool distributed_algorithm(Algorithm algorithm) noexcept {
-  return algorithm == Algorithm::nmf || algorithm == Algorithm::svd;
+  return algorithm != Algorithm::als;
 }
 
 Model train_distributed(Communicator& comm, const Partition& part, const DistributedTrainOptions& options,
@@ -115,9 +117,23 @@ Model train_distributed(Communicator& comm, const Partition& part, const Distrib
   engine::IterationLog log;
   UserSide users;
   {
+    const bool iterative = o.algorithm == Algorithm::nmf || o.algorithm == Algorithm::bias;
     Progress progress(fmt::format("training {} on {} ranks", algorithm_name(o.algorithm), comm.size()),
-                      o.algorithm == Algorithm::nmf ? o.max_iterations : 0, "it");
-    if (o.algorithm == Algorithm::nmf) {
+                      iterative ? o.max_iterations : 0, "it");
+    if (o.algorithm == Algorithm::mean || o.algorithm == Algorithm::popularity ||
+        o.algorithm == Algorithm::bias) {
+      // The baselines: no factors (k = 0), the global mean as offset (mean, bias), biases.
+      users.factors = DenseMatrix(part.data.ratings.n_users(), 0);
+      model.movie_factors = DenseMatrix(part.n_movies(), 0);
+      if (o.algorithm != Algorithm::popularity) model.global_offset = static_cast<float>(part.global_mean);
+      if (o.algorithm == Algorithm::popularity) {
+        model.movie_bias.assign(part.movie_counts.begin(), part.movie_counts.end());
+      } else if (o.algorithm == Algorithm::bias) {
+        log = distributed_bias(comm, part, o.l2_bias, users.bias, model.movie_bias,
+                               iteration_control(o, progress));
+        progress.finish();
+      }
+    } else if (o.algorithm == Algorithm::nmf) {
       model.objective = o.objective;
       engine::NmfFactors factors = nmf_initial(comm, part, o, threads);
       const auto control = iteration_control(o, progress);
@@ -168,7 +184,10 @@ Model train_distributed(Communicator& comm, const Partition& part, const Distrib
   const std::int64_t k = model.movie_factors.cols;
   if (options.gather_users) {
     user_rows = gather_user_rows(comm, part, users.factors.data, k);
-    if (!users.bias.empty() || o.biases) user_bias = gather_user_rows(comm, part, users.bias, 1);
+    const bool user_biases =
+        o.algorithm == Algorithm::bias ||
+        (o.algorithm == Algorithm::nmf && o.objective == NmfObjective::masked && o.biases);
+    if (user_biases) user_bias = gather_user_rows(comm, part, users.bias, 1);
   }
   if (comm.root()) {
     model.user_ids = part.user_ids;

@@ -15,6 +15,8 @@
 // ill-conditioned), the small SVD replicated.
 #pragma once
 
+#include <vector>
+
 #include "dist/communicator.hpp"
 #include "dist/partition.hpp"
 #include "engine/backend.hpp"
@@ -38,5 +40,11 @@ engine::IterationLog distributed_nmf_masked(Communicator& comm, const Partition&
                                             const engine::MaskedNmfSettings& settings,
                                             engine::MaskedNmfState& state,
                                             const engine::IterationControl& control, int threads);
+
+// The bias baseline (engine/baselines.hpp): user biases for this rank's users, movie biases whole; the
+// global mean is Partition::global_mean. Per iteration 2 n doubles reduce-scattered and n floats gathered.
+engine::IterationLog distributed_bias(Communicator& comm, const Partition& part, float l2,
+                                      std::vector<float>& user_bias, std::vector<float>& movie_bias,
+                                      const engine::IterationControl& control);
 
 }  // namespace cinefactor::dist

@@ -19,35 +19,37 @@ Model empty_factor_model(const RatingMatrix& ratings, Algorithm algorithm) {
 
 // One exact minimization over the biases of one side given the other side's:
 //   b_row = sum_e (r_e - mu - b_col) / (n_row + l2).
-// Returns the squared error after the update and the sum of squared biases.
-struct BiasSweep {
-  double sse = 0.0;
-  double bias_norm = 0.0;
-};
-
 BiasSweep bias_sweep(const SparseMatrix& x, double mu, float l2, const std::vector<float>& other,
                      std::vector<float>& self) {
   BiasSweep out;
   for (std::int32_t r = 0; r < x.rows; ++r) {
     double sum = 0.0;
     double sum_sq = 0.0;
-    for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
-      const double resid = x.values[static_cast<std::size_t>(e)] - mu -
-                           other[static_cast<std::size_t>(x.indices[static_cast<std::size_t>(e)])];
-      sum += resid;
-      sum_sq += resid * resid;
-    }
-    const auto n = static_cast<double>(x.row_nnz(r));
-    const double denom = n + l2;
-    const double b = denom > 0.0 ? sum / denom : 0.0;
-    self[static_cast<std::size_t>(r)] = static_cast<float>(b);
-    out.sse += sum_sq - 2.0 * b * sum + n * b * b;
-    out.bias_norm += b * b;
+    bias_residual_sums(x, r, mu, other, sum, sum_sq);
+    self[static_cast<std::size_t>(r)] = bias_update(sum, sum_sq, static_cast<double>(x.row_nnz(r)), l2, out);
   }
   return out;
 }
 
 }  // namespace
+
+void bias_residual_sums(const SparseMatrix& x, std::int32_t r, double mu, const std::vector<float>& other,
+                        double& sum, double& sum_sq) {
+  for (std::int64_t e = x.row_begin(r); e < x.row_end(r); ++e) {
+    const double resid = x.values[static_cast<std::size_t>(e)] - mu -
+                         other[static_cast<std::size_t>(x.indices[static_cast<std::size_t>(e)])];
+    sum += resid;
+    sum_sq += resid * resid;
+  }
+}
+
+float bias_update(double sum, double sum_sq, double count, float l2, BiasSweep& sweep) {
+  const double denom = count + l2;
+  const double b = denom > 0.0 ? sum / denom : 0.0;
+  sweep.sse += sum_sq - 2.0 * b * sum + count * b * b;
+  sweep.bias_norm += b * b;
+  return static_cast<float>(b);
+}
 
 Model train_mean(const RatingMatrix& ratings) {
   Model model = empty_factor_model(ratings, Algorithm::mean);

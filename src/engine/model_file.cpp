@@ -312,12 +312,20 @@ Model deserialize_model(std::string_view bytes, const std::string& source) {
     model.objective = *objective;
     model.hyperparameters = hyperparameters_from_json(header.at("hyperparameters"));
     model.global_offset = header.at("global_offset").get<float>();
-    model.data_fingerprint = header.at("data_fingerprint").get<std::uint64_t>();
+    // Integer fields are read only when they are integers: a float or a negative number is refused, never
+    // converted (nlohmann's get<integer>() of a float out of range is undefined behavior).
+    auto unsigned_field = [&](const nlohmann::json& object, const char* key) {
+      const auto& value = object.at(key);
+      if (!value.is_number_unsigned())
+        throw corrupt(fmt::format("{} is not a non-negative integer: {}", key, value.dump()));
+      return value.get<std::uint64_t>();
+    };
+    model.data_fingerprint = unsigned_field(header, "data_fingerprint");
     if (!std::isfinite(model.global_offset)) throw corrupt("global offset is not a finite number");
     // Dimensions are indices of type int32 in memory; anything larger is refused before any product of
     // them is formed, and every product is checked again (a product that wraps to 0 would pass as empty).
     auto dimension = [&](const char* key) {
-      const auto value = header.at(key).get<std::uint64_t>();
+      const auto value = unsigned_field(header, key);
       if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()))
         throw corrupt(fmt::format("{} {} is out of range", key, value));
       return static_cast<std::size_t>(value);
@@ -343,8 +351,8 @@ Model deserialize_model(std::string_view bytes, const std::string& source) {
         if (s.at("name").get<std::string>() != name) continue;
         if (s.at("type").get<std::string>() != type)
           throw corrupt(fmt::format("section {} is not of type {}", name, type));
-        const auto count = s.at("count").get<std::size_t>();
-        const auto offset = s.at("offset").get<std::size_t>();
+        const auto count = static_cast<std::size_t>(unsigned_field(s, "count"));
+        const auto offset = static_cast<std::size_t>(unsigned_field(s, "offset"));
         if (count < count_min || count > count_max) {
           throw corrupt(fmt::format("section {} has {} entries, expected {}", name, count, count_min));
         }
