@@ -45,7 +45,8 @@ engine::IterationLog distributed_bias(Communicator& comm, const Partition& part,
     for (std::int64_t j = begin; j < end; ++j) {
       const auto i = static_cast<std::size_t>(2 * (j - begin));
       movie_bias[static_cast<std::size_t>(j)] = engine::bias_update(
-          my_sums[i], my_sums[i + 1], static_cast<double>(part.movie_counts[static_cast<std::size_t>(j)]), l2, movies);
+          my_sums[i], my_sums[i + 1], static_cast<double>(part.movie_counts[static_cast<std::size_t>(j)]), l2,
+          movies);
     }
     comm.all_gather(movie_bias, offsets);
     double terms[2] = {movies.sse, users.bias_norm + movies.bias_norm};
