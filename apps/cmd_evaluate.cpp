@@ -1,12 +1,13 @@
 // `cinefactor evaluate`: offline evaluation of one algorithm on a dataset (holdout or k-fold).
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cinefactor/evaluation.hpp"
 #include "commands.hpp"
+#include "core/launcher.hpp"
+#include "distributed_commands.hpp"
+#include "evaluation_report.hpp"
 #include "flag_checks.hpp"
 #include "train_flags.hpp"
 
@@ -58,12 +59,6 @@ void register_evaluate_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object (keys: metrics, metrics_std, fit_seconds, ...)");
   cmd->callback([args] {
-    TrainOptions train_options = resolve_train_options(args->flags);
-    const Dataset data = load_dataset(args->flags.data, resolve_load_options(args->flags));
-    // One device decision for the whole run: every fold trains and ranks on this backend.
-    train_options.backend =
-        select_backend(data.ratings, train_options, *std::max_element(args->ks.begin(), args->ks.end()));
-
     EvaluationOptions options;
     options.protocol = *parse_protocol(args->protocol);
     options.split.kind = *parse_split_kind(args->split);
@@ -72,31 +67,24 @@ void register_evaluate_command(CLI::App& app) {
     options.folds = args->folds;
     options.ranking.ks = args->ks;
     options.ranking.relevance_threshold = args->relevance;
-    options.ranking.threads = train_options.threads;
     options.ranking.min_ratings = args->min_ratings;
+#if CINEFACTOR_HAS_MPI
+    if (mpi_launch_rank()) {
+      evaluate_distributed(args->flags, options, args->json);
+      return;
+    }
+#endif
+    TrainOptions train_options = resolve_train_options(args->flags);
+    const Dataset data = load_dataset(args->flags.data, resolve_load_options(args->flags));
+    // One device decision for the whole run: every fold trains and ranks on this backend.
+    train_options.backend =
+        select_backend(data.ratings, train_options, *std::max_element(args->ks.begin(), args->ks.end()));
+    options.ranking.threads = train_options.threads;
     options.ranking.device = train_options.device;
     options.ranking.backend = train_options.backend;
     const EvaluationResult result = evaluate(
         data.ratings, [&](const RatingMatrix& m) { return train(m, train_options); }, options);
-
-    if (args->json) {
-      auto out = to_json(result);
-      out["data"] = args->flags.data;
-      fmt::print("{}\n", out.dump(2));
-      return;
-    }
-    fmt::print("{} (k = {}) on {}: {} {}, {} fold(s)\n", result.algorithm, result.rank, args->flags.data,
-               args->protocol, options.protocol == Protocol::holdout ? args->split : "random",
-               result.folds.size());
-    for (const auto& [name, value] : result.mean) {
-      const auto spread = result.stddev.find(name);
-      fmt::print("  {:<14} {:.4f}", name, value);
-      if (result.folds.size() > 1 && spread != result.stddev.end()) fmt::print(" ± {:.4f}", spread->second);
-      fmt::print("\n");
-    }
-    double fit = 0.0;
-    for (const auto& f : result.folds) fit += f.fit_seconds;
-    fmt::print("  fit time       {:.2f} s per fold\n", fit / static_cast<double>(result.folds.size()));
+    print_evaluation(result, args->flags.data, args->json);
   });
 }
 

@@ -12,7 +12,7 @@
 #include "train_flags.hpp"
 #include "train_summary.hpp"
 #if CINEFACTOR_HAS_MPI
-#include "train_distributed.hpp"
+#include "distributed_commands.hpp"
 #endif
 
 namespace cinefactor::cli {

@@ -44,8 +44,9 @@ void refuse_unknown(const CLI::App& app, const std::string& word) {
       fmt::format("{}", fmt::join(commands, ", ")).c_str());
 }
 
-// Under mpirun/srun only `train` runs distributed (with CINEFACTOR_MPI); every other command would run once
-// per rank, so it is refused, by rank 0 alone. Returns the exit code to stop with, or nothing to go on.
+// Under mpirun/srun only `train` and `evaluate` run distributed (with CINEFACTOR_MPI); every other command
+// would run once per rank, so it is refused, by rank 0 alone. Returns the exit code to stop with, or nothing
+// to go on.
 std::optional<int> refuse_under_mpi_launcher(int argc, char** argv) {
   const auto rank = cinefactor::mpi_launch_rank();
   if (!rank) return std::nullopt;
@@ -60,12 +61,13 @@ std::optional<int> refuse_under_mpi_launcher(int argc, char** argv) {
   }
   if (command.empty()) return std::nullopt;  // CLI11 says what is missing
   std::string why;
-  if (command != "train") {
-    why = "only `train` runs under mpirun/srun; run `" + command + "` without it";
+  if (command != "train" && command != "evaluate") {
+    why = "only `train` and `evaluate` run under mpirun/srun; run `" + command + "` without it";
   } else if (!CINEFACTOR_HAS_MPI) {
     why =
         "this build has no distributed training (configure with CINEFACTOR_MPI=ON and Open MPI installed); "
-        "run `train` without mpirun/srun";
+        "run `" +
+        command + "` without mpirun/srun";
   } else {
     return std::nullopt;
   }

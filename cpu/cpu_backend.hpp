@@ -90,6 +90,10 @@ void orthonormalize(DenseMatrix& m, const RowBlocks& blocks, int threads, Matrix
 bool cholesky_factor(const MatrixD& g, MatrixD& r);
 void multiply_by_inverse_upper(DenseMatrix& m, const RowBlocks& blocks, int threads, const MatrixD& r);
 
+// out = a * b (a: rows x l, b: l x c), row blocks in parallel.
+void multiply(const DenseMatrix& a, const Eigen::MatrixXf& b, DenseMatrix& out, const RowBlocks& blocks,
+              int threads);
+
 // True when every value is finite.
 bool all_finite(const DenseMatrix& m, int threads);
 

@@ -122,6 +122,18 @@ bool cholesky_factor(const MatrixD& g, MatrixD& r) {
   return diag.minCoeff() > 0.0 && diag.maxCoeff() / diag.minCoeff() <= kCholeskyQrMaxCondition;
 }
 
+void multiply(const DenseMatrix& a, const Eigen::MatrixXf& b, DenseMatrix& out, const RowBlocks& blocks,
+              int threads) {
+  const auto am = as_eigen(a);
+  auto om = as_eigen(out);
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int blk = 0; blk < blocks.count(); ++blk) {
+    const auto begin = blocks.begin(blk);
+    const auto len = blocks.end(blk) - begin;
+    om.middleRows(begin, len).noalias() = am.middleRows(begin, len) * b;
+  }
+}
+
 void multiply_by_inverse_upper(DenseMatrix& m, const RowBlocks& blocks, int threads, const MatrixD& r) {
   const MatrixD r_inv_d = r.triangularView<Eigen::Upper>().solve(MatrixD::Identity(m.cols, m.cols));
   const Eigen::MatrixXf r_inv = r_inv_d.cast<float>();

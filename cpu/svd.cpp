@@ -16,22 +16,6 @@
 #include "engine/random.hpp"
 
 namespace cinefactor::engine::cpu {
-namespace {
-
-// out = a * b (a: rows x l, b: l x c), rows cut into blocks.
-void multiply(const DenseMatrix& a, const Eigen::MatrixXf& b, DenseMatrix& out, const RowBlocks& blocks,
-              int threads) {
-  const auto am = as_eigen(a);
-  auto om = as_eigen(out);
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int blk = 0; blk < blocks.count(); ++blk) {
-    const auto begin = blocks.begin(blk);
-    const auto len = blocks.end(blk) - begin;
-    om.middleRows(begin, len).noalias() = am.middleRows(begin, len) * b;
-  }
-}
-
-}  // namespace
 
 SvdResult CpuBackend::truncated_svd(const RatingMatrix& ratings, const SvdSettings& settings) {
   const int threads = threads_for(ratings.nnz());

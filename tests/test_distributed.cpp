@@ -1,5 +1,6 @@
-// Distributed training under a real `mpirun` (issue 11): the model of P = 1, 2, 3 ranks equals the model
-// of one process (losses, singular values, movie factors, ids, catalog, fingerprint, recommendations),
+// Distributed training and evaluation under a real `mpirun` (issue 11): the model of P = 1, 2, 3 ranks
+// equals the model of one process (losses, singular values, movie factors, ids, catalog, fingerprint,
+// recommendations), the distributed evaluation's split and metrics equal one process's,
 // uneven partitions (a rank without users, one heavy user, byte ranges that cut lines), and failures on
 // one rank (a bad line in its range only, a file missing on its node) and Ctrl-C to mpirun: the job ends
 // within seconds (exit 1 with one message naming the rank, for a failure), the model file at --out
@@ -208,6 +209,51 @@ TEST_P(DistributedMovieLens, BaselinesEqualOneProcess) {
   }
 }
 
+// `evaluate --json` of one process and of P ranks: the same split (ratings and evaluated users), and every
+// metric within `tol` (absolute).
+void expect_same_evaluation(int ranks, const std::vector<std::string>& args, double tol) {
+  const auto single = run_cli(args);
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  const auto distributed = run_mpi(ranks, args);
+  ASSERT_EQ(distributed.exit_code, 0) << distributed.err;
+  const auto a = nlohmann::json::parse(single.out);
+  const auto b = nlohmann::json::parse(distributed.out);
+  EXPECT_EQ(a["users_evaluated"], b["users_evaluated"]);
+  EXPECT_EQ(a["folds"], b["folds"]);
+  ASSERT_EQ(a["fold_results"].size(), b["fold_results"].size());
+  for (std::size_t f = 0; f < a["fold_results"].size(); ++f) {
+    EXPECT_EQ(a["fold_results"][f]["train_ratings"], b["fold_results"][f]["train_ratings"]);
+    EXPECT_EQ(a["fold_results"][f]["test_ratings"], b["fold_results"][f]["test_ratings"]);
+  }
+  ASSERT_EQ(a["metrics"].size(), b["metrics"].size());
+  for (const auto& [name, value] : a["metrics"].items())
+    EXPECT_NEAR(b["metrics"][name].get<double>(), value.get<double>(), tol) << name;
+}
+
+// Distributed evaluation: every rank splits its own users (the split of one process), the ranks train each
+// fold together, and the summed metrics equal one process's. The baselines' models are the same up to
+// rounding (1e-9); NMF's within its own distributed tolerance, so its metrics within 1e-3.
+TEST_P(DistributedMovieLens, EvaluationEqualsOneProcess) {
+  CINEFACTOR_REQUIRE_MPI();
+  CINEFACTOR_REQUIRE_ML_LATEST_SMALL(dir);
+  const std::vector<std::string> base{"evaluate", "--data", dir.string(), "--threads", "1",
+                                      "--json",   "--at",   "5",          "--at",      "20"};
+  const auto with = [&](std::vector<std::string> more) {
+    auto args = base;
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  expect_same_evaluation(GetParam(), with({"--algo", "bias", "--split", "random", "--iterations", "10"}),
+                         1e-9);
+  expect_same_evaluation(GetParam(), with({"--algo", "popularity", "--split", "temporal-global"}), 1e-9);
+  expect_same_evaluation(GetParam(), with({"--algo", "mean", "--split", "per-user", "--min-ratings", "5"}),
+                         1e-9);
+  expect_same_evaluation(
+      GetParam(), with({"--algo", "bias", "--protocol", "kfold", "--folds", "3", "--iterations", "5"}), 1e-9);
+  expect_same_evaluation(
+      GetParam(), with({"--algo", "nmf", "--rank", "8", "--iterations", "30", "--split", "temporal"}), 1e-3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Ranks, DistributedMovieLens, ::testing::Values(1, 2, 3),
                          [](const auto& param_info) { return "P" + std::to_string(param_info.param); });
 
@@ -391,14 +437,42 @@ TEST(Distributed, RefusedOptionsGiveOneMessage) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--algo als does not run distributed yet"), std::string::npos) << r.err;
 
+  const auto evaluate = run_mpi(2, {"evaluate", "--data", (tmp / "data").string(), "--device", "cuda"});
+  EXPECT_EQ(evaluate.exit_code, 1);
+  EXPECT_NE(evaluate.err.find("--device cuda"), std::string::npos) << evaluate.err;
+
   // Commands that do not run distributed are refused by rank 0 alone, before any work.
-  const auto evaluate = run_mpi(2, {"evaluate", "--data", (tmp / "data").string()});
-  EXPECT_NE(evaluate.exit_code, 0);
-  const std::string refusal = "only `train` runs under mpirun/srun; run `evaluate` without it";
-  const auto first = evaluate.err.find(refusal);
-  ASSERT_NE(first, std::string::npos) << evaluate.err;
-  EXPECT_EQ(evaluate.err.find(refusal, first + 1), std::string::npos) << "said more than once:\n"
-                                                                      << evaluate.err;
+  const auto recommend = run_mpi(2, {"recommend", "--model", (tmp / "m.cfm").string()});
+  EXPECT_NE(recommend.exit_code, 0);
+  const std::string refusal = "only `train` and `evaluate` run under mpirun/srun; run `recommend` without it";
+  const auto first = recommend.err.find(refusal);
+  ASSERT_NE(first, std::string::npos) << recommend.err;
+  EXPECT_EQ(recommend.err.find(refusal, first + 1), std::string::npos) << "said more than once:\n"
+                                                                       << recommend.err;
+}
+
+// A dataset small enough to check by hand, with ties everywhere: eight users rating the five movies at
+// two timestamps, five ranks (some without users). The global time cut falls among the ties, which every
+// rank must break as one process does.
+TEST(Distributed, EvaluationWithTiesAndIdleRanksEqualsOneProcess) {
+  CINEFACTOR_REQUIRE_MPI();
+  test::TempDir tmp;
+  std::string lines;
+  for (int u = 1; u <= 8; ++u) {
+    for (int m = 1; m <= 5; ++m) {
+      if ((u + m) % 3 == 0) continue;
+      lines += std::to_string(u * 11) + "," + std::to_string(m) + "," + std::to_string(1 + (u * m) % 5) +
+               ".0," + std::to_string(100 + (u + m) % 2) + "\n";
+    }
+  }
+  write_dataset(tmp / "data", lines);
+  for (const std::string split : {"temporal-global", "random", "temporal"}) {
+    SCOPED_TRACE(split);
+    expect_same_evaluation(5,
+                           {"evaluate", "--data", (tmp / "data").string(), "--algo", "bias", "--split", split,
+                            "--test-fraction", "0.3", "--relevance", "3", "--threads", "1", "--json"},
+                           1e-9);
+  }
 }
 
 }  // namespace

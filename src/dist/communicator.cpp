@@ -84,21 +84,29 @@ void Communicator::sum(std::span<double> values) {
   account(static_cast<std::int64_t>(values.size_bytes()), MPI_Wtime() - start);
 }
 
+void Communicator::all_reduce(void* values, std::size_t count, std::size_t bytes, MPI_Datatype type,
+                              MPI_Op op) {
+  const double start = MPI_Wtime();
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values, static_cast<int>(count), type, op, MPI_COMM_WORLD),
+            "MPI_Allreduce");
+  account(static_cast<std::int64_t>(count * bytes), MPI_Wtime() - start);
+}
+
 void Communicator::sum(std::span<std::int64_t> values) {
   // Integer sums are exact in any order: one all-reduce.
-  const double start = MPI_Wtime();
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_INT64_T, MPI_SUM,
-                          MPI_COMM_WORLD),
-            "MPI_Allreduce");
-  account(static_cast<std::int64_t>(values.size_bytes()), MPI_Wtime() - start);
+  all_reduce(values.data(), values.size(), sizeof(std::int64_t), MPI_INT64_T, MPI_SUM);
 }
 
 void Communicator::max(std::span<std::uint8_t> values) {
-  const double start = MPI_Wtime();
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_UINT8_T, MPI_MAX,
-                          MPI_COMM_WORLD),
-            "MPI_Allreduce");
-  account(static_cast<std::int64_t>(values.size_bytes()), MPI_Wtime() - start);
+  all_reduce(values.data(), values.size(), sizeof(std::uint8_t), MPI_UINT8_T, MPI_MAX);
+}
+
+void Communicator::max(std::span<std::int64_t> values) {
+  all_reduce(values.data(), values.size(), sizeof(std::int64_t), MPI_INT64_T, MPI_MAX);
+}
+
+void Communicator::min(std::span<std::int32_t> values) {
+  all_reduce(values.data(), values.size(), sizeof(std::int32_t), MPI_INT32_T, MPI_MIN);
 }
 
 std::int64_t Communicator::exclusive_sum(std::int64_t value) {

@@ -44,8 +44,10 @@ class Communicator {
   // In-place sums, identical on every rank (reduced on rank 0, then broadcast): scalars, k x k Grams.
   void sum(std::span<double> values);
   void sum(std::span<std::int64_t> values);
-  // In-place element-wise maximum (identical on every rank).
+  // In-place element-wise maximum or minimum (identical on every rank).
   void max(std::span<std::uint8_t> values);
+  void max(std::span<std::int64_t> values);
+  void min(std::span<std::int32_t> values);
   // The sum of `value` over the ranks below this one (0 on rank 0).
   std::int64_t exclusive_sum(std::int64_t value);
 
@@ -93,6 +95,8 @@ class Communicator {
   // MPI_Datatype of `bytes` contiguous bytes (committed once, freed at finalize), so record counts
   // and not byte counts travel in MPI's int arguments.
   MPI_Datatype record_type(std::size_t bytes);
+  // One in-place MPI_Allreduce of `count` elements of `bytes` each, accounted.
+  void all_reduce(void* values, std::size_t count, std::size_t bytes, MPI_Datatype type, MPI_Op op);
   void account(std::int64_t bytes, double seconds) noexcept;
   std::vector<int> block_counts(const std::vector<std::int64_t>& offsets) const;
 

@@ -57,19 +57,6 @@ void orthonormalize_distributed(Communicator& comm, DenseMatrix& y, const RowBlo
   }
 }
 
-// Every entry of `out` = a (rows x l) times b (l x c), row blocks in parallel.
-void multiply(const DenseMatrix& a, const Eigen::MatrixXf& b, DenseMatrix& out, const RowBlocks& blocks,
-              int threads) {
-  const auto am = engine::cpu::as_eigen(a);
-  auto om = engine::cpu::as_eigen(out);
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int blk = 0; blk < blocks.count(); ++blk) {
-    const auto begin = blocks.begin(blk);
-    const auto len = blocks.end(blk) - begin;
-    om.middleRows(begin, len).noalias() = am.middleRows(begin, len) * b;
-  }
-}
-
 // scikit-learn's svd_flip (u-based) over every rank's rows: the entry of largest magnitude in each column of
 // U (the first such user in the single-process order on ties) is made positive.
 void flip_signs(Communicator& comm, const Partition& part, engine::SvdResult& svd) {
@@ -158,8 +145,8 @@ engine::SvdResult distributed_svd(Communicator& comm, const Partition& part,
   out.offset = shift;
   out.u = DenseMatrix(ratings.n_users(), k);
   out.v = DenseMatrix(n, k);
-  multiply(y, ur.cast<float>(), out.u, user_blocks, threads);
-  multiply(z, vr.cast<float>(), out.v, movie_blocks, threads);
+  engine::cpu::multiply(y, ur.cast<float>(), out.u, user_blocks, threads);
+  engine::cpu::multiply(z, vr.cast<float>(), out.v, movie_blocks, threads);
   out.sigma.resize(static_cast<std::size_t>(k));
   for (int c = 0; c < k; ++c)
     out.sigma[static_cast<std::size_t>(c)] = static_cast<float>(small.singularValues()(c));

@@ -12,12 +12,12 @@
 #include "dist/factorization.hpp"
 #include "engine/model_record.hpp"
 #include "engine/nmf_init.hpp"
+#include "engine/train_steps.hpp"
 
 namespace cinefactor::dist {
 namespace {
 
-using engine::IterationControl;
-
+// The single-process checks, and what a distributed job does not do yet.
 void validate(const Partition& part, const TrainOptions& o) {
   if (!distributed_algorithm(o.algorithm)) {
     throw InvalidArgument(
@@ -27,39 +27,18 @@ void validate(const Partition& part, const TrainOptions& o) {
   if (o.device == Device::cuda)
     throw InvalidArgument(
         "--device cuda: distributed training runs on CPU ranks only so far; use --device cpu");
-  if (o.threads < 0)
-    throw InvalidArgument("threads must be >= 0 (0 = automatic), got " + std::to_string(o.threads));
-  if (o.max_iterations < 1)
-    throw InvalidArgument("max_iterations must be >= 1, got " + std::to_string(o.max_iterations));
-  if (!(o.tolerance >= 0.0) || !std::isfinite(o.tolerance))
-    throw InvalidArgument("tolerance must be a number >= 0");
   if (o.initial_user_factors.rows > 0 || o.initial_movie_factors.rows > 0)
     throw InvalidArgument("initial factors are not supported in a distributed job");
-  for (const auto& [name, value] : {std::pair{"l2_user", o.l2_user}, std::pair{"l2_movie", o.l2_movie},
-                                    std::pair{"l2_bias", o.l2_bias}}) {
-    if (!(value >= 0.0f) || !std::isfinite(value))
-      throw InvalidArgument(std::string(name) + " must be a number >= 0");
-  }
-  const int smaller = std::min(part.n_users(), part.n_movies());
-  if (o.algorithm != Algorithm::nmf && o.algorithm != Algorithm::svd) return;  // the baselines have no rank
-  if (o.rank < 1) throw InvalidArgument("rank must be >= 1, got " + std::to_string(o.rank));
-  const bool needs_svd = o.algorithm == Algorithm::svd || o.init == NmfInit::nndsvda;
-  if (needs_svd && o.rank > smaller) {
-    throw InvalidArgument(
-        "rank " + std::to_string(o.rank) + " exceeds min(users, movies) = " + std::to_string(smaller) +
-        (o.algorithm == Algorithm::nmf ? " (needed by the nndsvda init; use the random init)" : ""));
-  }
+  engine::validate_train_options(o, part.n_users(), part.n_movies(), part.total_ratings);
 }
 
-engine::SvdSettings svd_settings(const TrainOptions& o, bool center) {
-  return {o.rank, o.oversamples, o.power_iterations, center, o.seed};
-}
+using engine::iteration_control;
+using engine::svd_settings;
 
 engine::NmfFactors nmf_initial(Communicator& comm, const Partition& part, const TrainOptions& o,
                                int threads) {
   const double zero_filled_mean =
-      part.global_mean * static_cast<double>(part.total_ratings) /
-      (static_cast<double>(part.n_users()) * static_cast<double>(part.n_movies()));
+      engine::zero_filled_mean(part.global_mean, part.total_ratings, part.n_users(), part.n_movies());
   if (o.init == NmfInit::random) {
     const double mean = o.objective == NmfObjective::zero ? zero_filled_mean : part.global_mean;
     return engine::nmf_init_random(part.n_users(), part.n_movies(), o.rank, mean, o.seed, threads,
@@ -68,23 +47,6 @@ engine::NmfFactors nmf_initial(Communicator& comm, const Partition& part, const 
   return engine::nmf_init_nndsvda(distributed_svd(comm, part, svd_settings(o, false), threads),
                                   zero_filled_mean, [&comm](std::span<double> sums) { comm.sum(sums); });
 }
-
-IterationControl iteration_control(const TrainOptions& o, Progress& progress) {
-  IterationControl control;
-  control.max_iterations = o.max_iterations;
-  control.tolerance = o.tolerance;
-  control.on_iteration = [&progress, callback = o.on_iteration](const IterationInfo& info) {
-    progress.set(info.iteration);
-    if (callback) callback(info);
-  };
-  return control;
-}
-
-// The pieces of the model each rank holds for its users, for rank 0.
-struct UserSide {
-  DenseMatrix factors;
-  std::vector<float> bias;
-};
 
 // Rows of every rank's users, in the single-process user order, on rank 0 (rows_per_user floats each).
 std::vector<float> gather_user_rows(Communicator& comm, const Partition& part, std::span<const float> mine,
@@ -106,16 +68,13 @@ bool distributed_algorithm(Algorithm algorithm) noexcept {
   return algorithm != Algorithm::als;
 }
 
-Model train_distributed(Communicator& comm, const Partition& part, const DistributedTrainOptions& options,
-                        TrainReport* report) {
-  const auto start = std::chrono::steady_clock::now();
-  const TrainOptions& o = options.train;
+DistributedFit fit_distributed(Communicator& comm, const Partition& part, const TrainOptions& o) {
   validate(part, o);
   const int threads = std::max(1, o.threads);
-  Model model;
+  DistributedFit fit;
+  Model& model = fit.model;
   model.algorithm = o.algorithm;
-  engine::IterationLog log;
-  UserSide users;
+  engine::IterationLog& log = fit.log;
   {
     const bool iterative = o.algorithm == Algorithm::nmf || o.algorithm == Algorithm::bias;
     Progress progress(fmt::format("training {} on {} ranks", algorithm_name(o.algorithm), comm.size()),
@@ -123,13 +82,13 @@ Model train_distributed(Communicator& comm, const Partition& part, const Distrib
     if (o.algorithm == Algorithm::mean || o.algorithm == Algorithm::popularity ||
         o.algorithm == Algorithm::bias) {
       // The baselines: no factors (k = 0), the global mean as offset (mean, bias), biases.
-      users.factors = DenseMatrix(part.data.ratings.n_users(), 0);
+      fit.user_factors = DenseMatrix(part.data.ratings.n_users(), 0);
       model.movie_factors = DenseMatrix(part.n_movies(), 0);
       if (o.algorithm != Algorithm::popularity) model.global_offset = static_cast<float>(part.global_mean);
       if (o.algorithm == Algorithm::popularity) {
         model.movie_bias.assign(part.movie_counts.begin(), part.movie_counts.end());
       } else if (o.algorithm == Algorithm::bias) {
-        log = distributed_bias(comm, part, o.l2_bias, users.bias, model.movie_bias,
+        log = distributed_bias(comm, part, o.l2_bias, fit.user_bias, model.movie_bias,
                                iteration_control(o, progress));
         progress.finish();
       }
@@ -149,24 +108,49 @@ Model train_distributed(Communicator& comm, const Partition& part, const Distrib
                                      threads);
         factors = std::move(state.factors);
         model.global_offset = state.global_offset;
-        users.bias = std::move(state.user_bias);
+        fit.user_bias = std::move(state.user_bias);
         model.movie_bias = std::move(state.movie_bias);
       }
-      users.factors = std::move(factors.w);
+      fit.user_factors = std::move(factors.w);
       model.movie_factors = std::move(factors.ht);
       progress.finish();
     } else {
       engine::SvdResult svd = distributed_svd(comm, part, svd_settings(o, o.center), threads);
-      for (std::int64_t u = 0; u < svd.u.rows; ++u) {
-        auto row = svd.u.row(u);
-        for (std::size_t c = 0; c < row.size(); ++c) row[c] *= svd.sigma[c];
-      }
-      users.factors = std::move(svd.u);
+      engine::scale_columns(svd.u, svd.sigma);
+      fit.user_factors = std::move(svd.u);
       model.movie_factors = std::move(svd.v);
       model.singular_values = std::move(svd.sigma);
       model.global_offset = svd.offset;
     }
   }
+  // What every process's model knows of the training data and options.
+  model.movie_ids.assign(part.data.ratings.movie_ids().begin(), part.data.ratings.movie_ids().end());
+  model.training_mean = static_cast<float>(part.global_mean);
+  model.movie_rating_counts.assign(part.movie_counts.begin(), part.movie_counts.end());
+  model.hyperparameters = training_hyperparameters(o, log.iterations);
+  return fit;
+}
+
+Model local_model(const Partition& part, DistributedFit fit) {
+  Model model = std::move(fit.model);
+  const auto& local = part.data.ratings;
+  model.user_ids.assign(local.user_ids().begin(), local.user_ids().end());
+  model.user_factors = std::move(fit.user_factors);
+  model.user_bias = std::move(fit.user_bias);
+  model.user_rating_counts.resize(static_cast<std::size_t>(local.n_users()));
+  for (std::int32_t u = 0; u < local.n_users(); ++u)
+    model.user_rating_counts[static_cast<std::size_t>(u)] =
+        static_cast<std::int32_t>(local.by_user().row_nnz(u));
+  return model;
+}
+
+Model train_distributed(Communicator& comm, const Partition& part, const DistributedTrainOptions& options,
+                        TrainReport* report) {
+  const auto start = std::chrono::steady_clock::now();
+  const TrainOptions& o = options.train;
+  DistributedFit fit = fit_distributed(comm, part, o);
+  Model model = std::move(fit.model);
+  engine::IterationLog log = std::move(fit.log);
 
   // Rank 0 assembles the model of one process.
   const auto& local = part.data.ratings;
@@ -183,15 +167,14 @@ Model train_distributed(Communicator& comm, const Partition& part, const Distrib
   std::vector<float> user_bias;
   const std::int64_t k = model.movie_factors.cols;
   if (options.gather_users) {
-    user_rows = gather_user_rows(comm, part, users.factors.data, k);
+    user_rows = gather_user_rows(comm, part, fit.user_factors.data, k);
     const bool user_biases =
         o.algorithm == Algorithm::bias ||
         (o.algorithm == Algorithm::nmf && o.objective == NmfObjective::masked && o.biases);
-    if (user_biases) user_bias = gather_user_rows(comm, part, users.bias, 1);
+    if (user_biases) user_bias = gather_user_rows(comm, part, fit.user_bias, 1);
   }
   if (comm.root()) {
     model.user_ids = part.user_ids;
-    model.movie_ids.assign(local.movie_ids().begin(), local.movie_ids().end());
     std::vector<std::uint64_t> ordered_fingerprints(order.size());
     model.user_rating_counts.assign(order.size(), 0);
     for (std::size_t i = 0; i < order.size(); ++i) {
@@ -199,8 +182,6 @@ Model train_distributed(Communicator& comm, const Partition& part, const Distrib
       model.user_rating_counts[static_cast<std::size_t>(order[i])] = counts[i];
     }
     model.data_fingerprint = combine_fingerprint(model.user_ids, model.movie_ids, ordered_fingerprints);
-    model.training_mean = static_cast<float>(part.global_mean);
-    model.movie_rating_counts.assign(part.movie_counts.begin(), part.movie_counts.end());
     if (options.gather_users) {
       model.user_factors.rows = part.n_users();
       model.user_factors.cols = k;
@@ -209,7 +190,6 @@ Model train_distributed(Communicator& comm, const Partition& part, const Distrib
     } else {
       model.user_factors = DenseMatrix(0, k);
     }
-    model.hyperparameters = training_hyperparameters(o, log.iterations);
     model.catalog.reserve(static_cast<std::size_t>(model.n_movies()));
     for (std::int32_t j = 0; j < model.n_movies(); ++j) {
       model.catalog.push_back({part.data.column_movie(j),

@@ -7,6 +7,7 @@
 #include "cinefactor/train.hpp"
 #include "dist/communicator.hpp"
 #include "dist/partition.hpp"
+#include "engine/iteration.hpp"
 
 namespace cinefactor::dist {
 
@@ -21,9 +22,28 @@ struct DistributedTrainOptions {
   bool gather_users = true;
 };
 
-// Every rank calls it with the same options. Returns the model with its catalog on rank 0 and an empty
-// Model elsewhere; report (on every rank) has the iterations, the loss history (identical on every
-// rank) and this rank's seconds. Throws InvalidArgument, the same on every rank, for options it refuses.
+// What every rank holds after training: `model` has the movie side (factors, biases, offset, singular
+// values, movie ids and counts, hyperparameters) and no users; the factors and biases of this rank's users
+// (Partition::local_users order) are apart.
+struct DistributedFit {
+  Model model;
+  DenseMatrix user_factors;
+  std::vector<float> user_bias;  // empty unless the algorithm has user biases
+  engine::IterationLog log;
+};
+
+// Every rank calls it with the same options. Throws InvalidArgument, the same on every rank, for options
+// it refuses.
+DistributedFit fit_distributed(Communicator& comm, const Partition& part, const TrainOptions& options);
+
+// The model of this rank's users (their ids, factors, biases and counts) and every movie: what the rank
+// predicts and ranks with.
+Model local_model(const Partition& part, DistributedFit fit);
+
+// fit_distributed(), then the model file's model on rank 0. Every rank calls it with the same options.
+// Returns the model with its catalog on rank 0 and an empty Model elsewhere; report (on every rank) has the
+// iterations, the loss history (identical on every rank) and this rank's seconds. Throws InvalidArgument, the
+// same on every rank, for options it refuses.
 Model train_distributed(Communicator& comm, const Partition& part, const DistributedTrainOptions& options,
                         TrainReport* report = nullptr);
 

@@ -70,6 +70,36 @@ std::vector<std::int32_t> assign_owners(const std::vector<std::int64_t>& counts,
   return owner;
 }
 
+// Partition's global statistics of the local ratings: movie counts and means, total, global mean.
+void summarize(Communicator& comm, Partition& out) {
+  const auto& local = out.data.ratings;
+  out.movie_counts.assign(static_cast<std::size_t>(local.n_movies()), 0);
+  for (std::int32_t j = 0; j < local.n_movies(); ++j)
+    out.movie_counts[static_cast<std::size_t>(j)] = local.movie_count(j);
+  comm.sum(out.movie_counts);
+  std::int64_t total[1] = {local.nnz()};
+  comm.sum(total);
+  out.total_ratings = total[0];
+  // Per movie sums of ratings (and their total last), summed over the ranks.
+  std::vector<double> sums(static_cast<std::size_t>(local.n_movies()) + 1, 0.0);
+  const auto& by_movie = local.by_movie();
+  for (std::int32_t j = 0; j < local.n_movies(); ++j) {
+    double s = 0.0;
+    for (std::int64_t e = by_movie.row_begin(j); e < by_movie.row_end(j); ++e)
+      s += by_movie.values[static_cast<std::size_t>(e)];
+    sums[static_cast<std::size_t>(j)] = s;
+    sums.back() += s;
+  }
+  comm.sum(sums);
+  out.movie_means.resize(static_cast<std::size_t>(local.n_movies()));
+  for (std::size_t j = 0; j < out.movie_means.size(); ++j) {
+    out.movie_means[j] = out.movie_counts[j] > 0
+                             ? static_cast<float>(sums[j] / static_cast<double>(out.movie_counts[j]))
+                             : 0.0f;
+  }
+  out.global_mean = out.total_ratings > 0 ? sums.back() / static_cast<double>(out.total_ratings) : 0.0;
+}
+
 }  // namespace
 
 Partition load_partition(Communicator& comm, const std::filesystem::path& dir, const LoadOptions& options,
@@ -238,37 +268,27 @@ Partition load_partition(Communicator& comm, const std::filesystem::path& dir, c
                                             std::move(movie_ids));
 
   // 7. Global statistics.
-  const auto& local = out.data.ratings;
-  out.movie_counts.assign(static_cast<std::size_t>(local.n_movies()), 0);
-  for (std::int32_t j = 0; j < local.n_movies(); ++j)
-    out.movie_counts[static_cast<std::size_t>(j)] = local.movie_count(j);
-  comm.sum(out.movie_counts);
-  std::int64_t totals[2] = {local.nnz(), duplicates};
+  summarize(comm, out);
+  std::int64_t totals[2] = {0, duplicates};
   comm.sum(totals);
-  out.total_ratings = totals[0];
   out.data.report.duplicates = totals[1];
-  // Per movie sums of ratings (and their total last), summed over the ranks.
-  std::vector<double> sums(static_cast<std::size_t>(local.n_movies()) + 1, 0.0);
-  const auto& by_movie = local.by_movie();
-  for (std::int32_t j = 0; j < local.n_movies(); ++j) {
-    double s = 0.0;
-    for (std::int64_t e = by_movie.row_begin(j); e < by_movie.row_end(j); ++e)
-      s += by_movie.values[static_cast<std::size_t>(e)];
-    sums[static_cast<std::size_t>(j)] = s;
-    sums.back() += s;
-  }
-  comm.sum(sums);
-  out.movie_means.resize(static_cast<std::size_t>(local.n_movies()));
-  for (std::size_t j = 0; j < out.movie_means.size(); ++j) {
-    out.movie_means[j] = out.movie_counts[j] > 0
-                             ? static_cast<float>(sums[j] / static_cast<double>(out.movie_counts[j]))
-                             : 0.0f;
-  }
-  out.global_mean = out.total_ratings > 0 ? sums.back() / static_cast<double>(out.total_ratings) : 0.0;
   if (totals[1] > 0 && comm.root()) {
     spdlog::warn("{}: {} duplicate (user, movie) rating{}; the last one in the file was kept", file.string(),
                  totals[1], totals[1] == 1 ? "" : "s");
   }
+  return out;
+}
+
+Partition with_ratings(Communicator& comm, const Partition& part, RatingMatrix ratings) {
+  const auto& local = part.data.ratings;
+  if (ratings.n_users() != local.n_users() || ratings.n_movies() != local.n_movies())
+    throw InvalidArgument("with_ratings: the ratings do not have the partition's users and movies");
+  Partition out;
+  out.data.ratings = std::move(ratings);
+  out.user_ids = part.user_ids;
+  out.owner = part.owner;
+  out.local_users = part.local_users;
+  summarize(comm, out);
   return out;
 }
 

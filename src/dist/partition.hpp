@@ -38,4 +38,9 @@ struct Partition {
 Partition load_partition(Communicator& comm, const std::filesystem::path& dir, const LoadOptions& options,
                          std::uint64_t seed);
 
+// The same users and movies with other ratings of this rank's users (a training split: `ratings` has the
+// local matrix's rows and columns); the global statistics are summed anew over the ranks. The catalog is
+// not copied (`data` has only the ratings).
+Partition with_ratings(Communicator& comm, const Partition& part, RatingMatrix ratings);
+
 }  // namespace cinefactor::dist

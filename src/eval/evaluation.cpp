@@ -13,6 +13,8 @@
 
 #include "cinefactor/error.hpp"
 #include "core/enum_names.hpp"
+#include "eval/evaluation_protocol.hpp"
+#include "eval/metric_sums.hpp"
 
 namespace cinefactor {
 namespace {
@@ -58,15 +60,26 @@ void check_model(const Model& model, const RatingMatrix& train) {
   }
 }
 
+// The fold's metrics, summed over the group: the users of every process count.
 MetricValues fold_metrics(const Model& model, const TrainTestSplit& split, const RankingOptions& ranking,
-                          FoldResult& fold) {
+                          eval::ProcessGroup& group, FoldResult& fold) {
   MetricValues metrics;
-  if (model.predicts_ratings() && split.test.nnz() > 0) {
-    const auto errors = rating_errors(model, split.test);
-    metrics["rmse"] = errors.rmse;
-    metrics["mae"] = errors.mae;
+  if (model.predicts_ratings()) {
+    auto errors = eval::rating_error_sums(model, split.test);
+    eval::reduce(errors, group);
+    if (errors.count > 0) {
+      const auto e = eval::rating_errors(errors);
+      metrics["rmse"] = e.rmse;
+      metrics["mae"] = e.mae;
+    }
   }
-  const auto report = ranking_metrics(model, split.train, split.test, ranking);
+  std::vector<std::int64_t> movie_counts(static_cast<std::size_t>(split.train.n_movies()));
+  for (std::int32_t j = 0; j < split.train.n_movies(); ++j)
+    movie_counts[static_cast<std::size_t>(j)] = split.train.movie_count(j);
+  group.sum(movie_counts);
+  auto sums = eval::ranking_sums(model, split.train, split.test, ranking, movie_counts);
+  eval::reduce(sums, group);
+  const auto report = eval::ranking_report(sums);
   fold.users_evaluated = report.users_evaluated;
   fold.ranking_device = report.device;
   for (const auto& r : report.at_k) {
@@ -113,6 +126,15 @@ CINEFACTOR_ENUM_NAME_FUNCTIONS(Protocol, protocol, kProtocolNames)
 
 EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer,
                           const EvaluationOptions& options) {
+  eval::ProcessGroup one_process;
+  return eval::evaluate_rows(ratings, eval::whole_matrix_placement(ratings), trainer, options, one_process);
+}
+
+namespace eval {
+
+EvaluationResult evaluate_rows(const RatingMatrix& local, const RowPlacement& placement,
+                               const Trainer& trainer, const EvaluationOptions& options,
+                               ProcessGroup& group) {
   check_options(options);
   if (!trainer) throw InvalidArgument("evaluate needs a trainer");
   EvaluationResult result;
@@ -120,17 +142,20 @@ EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer,
   std::vector<std::uint8_t> assignment;
   const int n_folds = options.protocol == Protocol::kfold ? options.folds : 1;
   if (options.protocol == Protocol::kfold)
-    assignment = kfold_assignment(ratings, options.folds, options.split.seed);
+    assignment = kfold_mask(local, placement, options.folds, options.split.seed);
 
   for (int fold = 0; fold < n_folds; ++fold) {
     FoldResult fr;
     fr.fold = fold;
     Model model;
     {
-      const auto split = options.protocol == Protocol::kfold ? kfold_split(ratings, assignment, fold)
-                                                             : holdout_split(ratings, options.split);
-      fr.train_ratings = split.train.nnz();
-      fr.test_ratings = split.test.nnz();
+      const auto split = options.protocol == Protocol::kfold
+                             ? kfold_split(local, assignment, fold)
+                             : split_by_mask(local, holdout_mask(local, placement, options.split, group));
+      std::int64_t sizes[2] = {split.train.nnz(), split.test.nnz()};
+      group.sum(sizes);
+      fr.train_ratings = sizes[0];
+      fr.test_ratings = sizes[1];
       if (fr.test_ratings == 0)
         throw InvalidArgument(fmt::format("fold {} has no held-out ratings", fold + 1));
 
@@ -139,13 +164,16 @@ EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer,
       const auto t0 = std::chrono::steady_clock::now();
       model = trainer(split.train);
       fr.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      fr.peak_memory_bytes = peak_rss_bytes();
-      fr.fit_memory_bytes =
-          fr.peak_reset && rss_before >= 0 ? std::max<std::int64_t>(0, fr.peak_memory_bytes - rss_before) : 0;
+      // Memory: the largest process's.
+      std::int64_t memory[2] = {peak_rss_bytes(), 0};
+      memory[1] = fr.peak_reset && rss_before >= 0 ? std::max<std::int64_t>(0, memory[0] - rss_before) : 0;
+      group.max(memory);
+      fr.peak_memory_bytes = memory[0];
+      fr.fit_memory_bytes = memory[1];
       check_model(model, split.train);
 
       const auto t1 = std::chrono::steady_clock::now();
-      fr.metrics = fold_metrics(model, split, options.ranking, fr);
+      fr.metrics = fold_metrics(model, split, options.ranking, group, fr);
       fr.eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     }
     if (fold == 0) {
@@ -173,6 +201,8 @@ EvaluationResult evaluate(const RatingMatrix& ratings, const Trainer& trainer,
   }
   return result;
 }
+
+}  // namespace eval
 
 nlohmann::json to_json(const EvaluationResult& result) {
   using nlohmann::json;

@@ -17,12 +17,14 @@
 #include "engine/backend.hpp"
 #include "engine/device_policy.hpp"
 #include "engine/top_k.hpp"
+#include "eval/metric_sums.hpp"
 
 namespace cinefactor {
 namespace {
 
 // Index of the per-user metric in the flat per-user result array.
 enum UserMetric { kPrecision = 0, kRecall, kNdcg, kAp, kHit, kUserMetricCount };
+static_assert(kUserMetricCount == eval::kRankingMetricCount);
 
 // 1 / log2(position + 1) for positions 1..n (index 0 is position 1).
 std::vector<double> discounts(int n) {
@@ -127,8 +129,24 @@ UserRankingMetrics user_ranking_metrics(std::span<const std::int32_t> ranked,
 }
 
 RatingErrors rating_errors(const Model& model, const RatingMatrix& test) {
+  return eval::rating_errors(eval::rating_error_sums(model, test));
+}
+
+RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, const RatingMatrix& test,
+                              const RankingOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::int64_t> movie_counts(static_cast<std::size_t>(train.n_movies()));
+  for (std::int32_t j = 0; j < train.n_movies(); ++j)
+    movie_counts[static_cast<std::size_t>(j)] = train.movie_count(j);
+  auto report = eval::ranking_report(eval::ranking_sums(model, train, test, options, movie_counts));
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+namespace eval {
+
+ErrorSums rating_error_sums(const Model& model, const RatingMatrix& test) {
   check_shape(model, test, "test");
-  if (test.nnz() == 0) throw InvalidArgument("rating errors need at least one held-out rating");
   const auto& csr = test.by_user();
   const auto n_users = test.n_users();
   // Per-user partial sums, added in user order: the result does not depend on the thread count.
@@ -148,25 +166,41 @@ RatingErrors rating_errors(const Model& model, const RatingMatrix& test) {
     squared[static_cast<std::size_t>(u)] = sq;
     absolute[static_cast<std::size_t>(u)] = ab;
   }
-  double sq = 0.0;
-  double ab = 0.0;
+  ErrorSums sums;
   for (std::int32_t u = 0; u < n_users; ++u) {
-    sq += squared[static_cast<std::size_t>(u)];
-    ab += absolute[static_cast<std::size_t>(u)];
+    sums.squared += squared[static_cast<std::size_t>(u)];
+    sums.absolute += absolute[static_cast<std::size_t>(u)];
   }
-  const auto n = static_cast<double>(test.nnz());
-  return {std::sqrt(sq / n), ab / n, test.nnz()};
+  sums.count = test.nnz();
+  return sums;
 }
 
-RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, const RatingMatrix& test,
-                              const RankingOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
+void reduce(ErrorSums& sums, ProcessGroup& group) {
+  double values[2] = {sums.squared, sums.absolute};
+  group.sum(values);
+  std::int64_t count[1] = {sums.count};
+  group.sum(count);
+  sums = {values[0], values[1], count[0]};
+}
+
+RatingErrors rating_errors(const ErrorSums& sums) {
+  if (sums.count == 0) throw InvalidArgument("rating errors need at least one held-out rating");
+  const auto n = static_cast<double>(sums.count);
+  return {std::sqrt(sums.squared / n), sums.absolute / n, sums.count};
+}
+
+RankingSums ranking_sums(const Model& model, const RatingMatrix& train, const RatingMatrix& test,
+                         const RankingOptions& options, std::span<const std::int64_t> movie_counts) {
   check_shape(model, train, "training");
   check_shape(model, test, "test");
   if (options.block_users < 1) throw InvalidArgument("block_users must be >= 1");
   if (!std::isfinite(options.relevance_threshold))
     throw InvalidArgument("the relevance threshold must be finite");
-  const auto ks = normalized_ks(options.ks);
+  if (movie_counts.size() != static_cast<std::size_t>(train.n_movies()))
+    throw InvalidArgument("the movie counts do not match the training ratings");
+  RankingSums out;
+  out.ks = normalized_ks(options.ks);
+  const auto& ks = out.ks;
   const std::shared_ptr<engine::Backend> backend =
       options.backend ? options.backend
                       : engine::select_backend(options.device, options.threads,
@@ -230,7 +264,7 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
   const float unseen_shift = model.unseen_shift();
   for (std::int32_t j = 0; j < n_movies; ++j) {
     if (model.unseen_movie(j)) job.movie_offset[static_cast<std::size_t>(j)] += unseen_shift;
-    if (train.movie_count(j) < options.min_ratings) {
+    if (movie_counts[static_cast<std::size_t>(j)] < options.min_ratings) {
       job.movie_offset[static_cast<std::size_t>(j)] = -std::numeric_limits<float>::infinity();
     }
   }
@@ -240,8 +274,7 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
   job.block_users = options.block_users;
   if (progress) job.on_batch = [&](std::int64_t count) { progress->advance(count); };
   const std::vector<std::int32_t> lists = backend->rank_top_k(job);
-  RankingReport report;
-  report.device = backend->device_description();
+  out.device = backend->device_description();
 #pragma omp parallel num_threads(resolve_threads(options.threads))
   {
     std::vector<std::int32_t> local_best(static_cast<std::size_t>(n_movies),
@@ -257,28 +290,49 @@ RankingReport ranking_metrics(const Model& model, const RatingMatrix& train, con
   }
   if (progress) progress->finish();
 
-  report.users_evaluated = n_eval;
+  out.users = n_eval;
+  out.sums.assign(n_ks * kUserMetricCount, 0.0);
   for (std::size_t ki = 0; ki < n_ks; ++ki) {
-    double sums[kUserMetricCount] = {};
+    double* sums = out.sums.data() + ki * kUserMetricCount;
     for (std::int64_t e = 0; e < n_eval; ++e) {
       const double* v = per_user.data() + static_cast<std::size_t>(e) * stride + ki * kUserMetricCount;
       for (int m = 0; m < kUserMetricCount; ++m) sums[m] += v[m];
     }
-    const double denom = n_eval > 0 ? static_cast<double>(n_eval) : 1.0;
-    const auto covered = std::count_if(best_position.begin(), best_position.end(),
-                                       [&](std::int32_t pos) { return pos < ks[ki]; });
+  }
+  out.best_position = std::move(best_position);
+  return out;
+}
+
+void reduce(RankingSums& sums, ProcessGroup& group) {
+  group.sum(sums.sums);
+  std::int64_t users[1] = {sums.users};
+  group.sum(users);
+  sums.users = users[0];
+  group.min(sums.best_position);
+}
+
+RankingReport ranking_report(const RankingSums& sums) {
+  RankingReport report;
+  report.device = sums.device;
+  report.users_evaluated = sums.users;
+  const auto n_movies = static_cast<std::int64_t>(sums.best_position.size());
+  for (std::size_t ki = 0; ki < sums.ks.size(); ++ki) {
+    const double* s = sums.sums.data() + ki * kUserMetricCount;
+    const double denom = sums.users > 0 ? static_cast<double>(sums.users) : 1.0;
+    const auto covered = std::count_if(sums.best_position.begin(), sums.best_position.end(),
+                                       [&](std::int32_t pos) { return pos < sums.ks[ki]; });
     RankingAtK r;
-    r.k = ks[ki];
-    r.precision = sums[kPrecision] / denom;
-    r.recall = sums[kRecall] / denom;
-    r.ndcg = sums[kNdcg] / denom;
-    r.map = sums[kAp] / denom;
-    r.hitrate = sums[kHit] / denom;
+    r.k = sums.ks[ki];
+    r.precision = s[kPrecision] / denom;
+    r.recall = s[kRecall] / denom;
+    r.ndcg = s[kNdcg] / denom;
+    r.map = s[kAp] / denom;
+    r.hitrate = s[kHit] / denom;
     r.coverage = n_movies > 0 ? static_cast<double>(covered) / static_cast<double>(n_movies) : 0.0;
     report.at_k.push_back(r);
   }
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
 
+}  // namespace eval
 }  // namespace cinefactor

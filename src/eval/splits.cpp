@@ -1,6 +1,7 @@
 // Train/test splits of a rating matrix (declared in evaluation.hpp).
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <numeric>
 #include <string>
@@ -8,6 +9,7 @@
 #include "cinefactor/error.hpp"
 #include "cinefactor/evaluation.hpp"
 #include "core/enum_names.hpp"
+#include "eval/split_masks.hpp"
 
 namespace cinefactor {
 namespace {
@@ -50,8 +52,12 @@ void check_fraction(double f) {
     throw InvalidArgument("test fraction must be in (0, 1), got " + std::to_string(f));
 }
 
-void require_timestamps(const RatingMatrix& ratings, SplitKind kind) {
-  if (ratings.timestamps().empty() && ratings.nnz() > 0) {
+void require_timestamps(const RatingMatrix& local, const eval::RowPlacement& placement, SplitKind kind,
+                        eval::ProcessGroup& group) {
+  // Timestamps are all or none in a dataset: any process with ratings but none speaks for all.
+  std::int64_t without[1] = {local.timestamps().empty() && local.nnz() > 0 ? 1 : 0};
+  group.sum(without);
+  if (without[0] > 0 && placement.total_ratings > 0) {
     throw InvalidArgument(std::string("a ") + std::string(split_kind_name(kind)) +
                           " split needs rating timestamps, and these ratings have none");
   }
@@ -64,19 +70,52 @@ std::int64_t user_test_count(std::int64_t n, double fraction, SplitMix64& rng) {
   return std::clamp<std::int64_t>(count, 0, n - 1);
 }
 
-std::vector<std::uint8_t> random_mask(const RatingMatrix& ratings, double fraction, std::uint64_t seed) {
-  const auto nnz = ratings.nnz();
-  std::vector<std::uint8_t> mask(static_cast<std::size_t>(nnz), 0);
+// Calls decide(p) for every position p of the whole matrix in order (the sampling stream advances over
+// every rating, local or not) and keeps the results at the local positions.
+template <class Decide>
+std::vector<std::uint8_t> replay(const RatingMatrix& local, const eval::RowPlacement& placement,
+                                 Decide decide) {
+  struct Segment {
+    std::int64_t first;  // position in the whole matrix
+    std::int64_t local;  // position in the local ratings
+    std::int64_t count;
+  };
+  const auto& csr = local.by_user();
+  if (placement.first_position.size() != static_cast<std::size_t>(local.n_users()))
+    throw InvalidArgument("the row placement does not match the local ratings");
+  std::vector<Segment> segments;
+  for (std::int32_t u = 0; u < local.n_users(); ++u) {
+    const Segment s{placement.first_position[static_cast<std::size_t>(u)], csr.row_begin(u), csr.row_nnz(u)};
+    if (s.count == 0) continue;
+    if (s.first < 0 || s.first + s.count > placement.total_ratings)
+      throw InvalidArgument("the row placement lies outside the whole matrix");
+    segments.push_back(s);
+  }
+  std::sort(segments.begin(), segments.end(),
+            [](const Segment& a, const Segment& b) { return a.first < b.first; });
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(local.nnz()), 0);
+  std::size_t s = 0;
+  for (std::int64_t p = 0; p < placement.total_ratings; ++p) {
+    const std::uint8_t value = decide(p);
+    while (s < segments.size() && p >= segments[s].first + segments[s].count) ++s;
+    if (s < segments.size() && p >= segments[s].first)
+      out[static_cast<std::size_t>(segments[s].local + p - segments[s].first)] = value;
+  }
+  return out;
+}
+
+std::vector<std::uint8_t> random_mask(const RatingMatrix& local, const eval::RowPlacement& placement,
+                                      double fraction, std::uint64_t seed) {
+  const auto nnz = placement.total_ratings;
   // Selection sampling (Knuth's Algorithm S): exact count, one pass, no permutation array.
   auto needed = static_cast<std::int64_t>(std::llround(fraction * static_cast<double>(nnz)));
   SplitMix64 rng(seed);
-  for (std::int64_t p = 0; p < nnz && needed > 0; ++p) {
-    if (static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(nnz - p))) < needed) {
-      mask[static_cast<std::size_t>(p)] = 1;
-      --needed;
-    }
-  }
-  return mask;
+  return replay(local, placement, [&](std::int64_t p) -> std::uint8_t {
+    if (needed == 0) return 0;
+    if (static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(nnz - p))) >= needed) return 0;
+    --needed;
+    return 1;
+  });
 }
 
 std::vector<std::uint8_t> per_user_mask(const RatingMatrix& ratings, const SplitOptions& options) {
@@ -116,30 +155,75 @@ std::vector<std::uint8_t> per_user_mask(const RatingMatrix& ratings, const Split
   return mask;
 }
 
-std::vector<std::uint8_t> temporal_global_mask(const RatingMatrix& ratings, double fraction) {
-  const auto nnz = ratings.nnz();
-  const auto ts = ratings.timestamps();
-  std::vector<std::uint8_t> mask(static_cast<std::size_t>(nnz), 0);
+// The key of ascending rank `rank` (0-based, below the number of keys) among the keys of every process
+// (each < 2^bits), by a radix selection 16 bits at a time: one pass over the local keys and one summed
+// histogram per digit. for_each_key(visit) calls visit(key) for every local key.
+template <class ForEachKey>
+std::uint64_t select_by_rank(ForEachKey for_each_key, int bits, std::int64_t rank,
+                             eval::ProcessGroup& group) {
+  constexpr int kDigitBits = 16;
+  constexpr std::uint64_t kDigitMask = (1u << kDigitBits) - 1;
+  const int digits = std::max(1, (bits + kDigitBits - 1) / kDigitBits);
+  std::vector<std::int64_t> histogram(kDigitMask + 1);
+  std::uint64_t prefix = 0;  // the digits chosen so far
+  for (int d = digits - 1; d >= 0; --d) {
+    const int shift = d * kDigitBits;
+    const bool top = d + 1 == digits;
+    std::fill(histogram.begin(), histogram.end(), 0);
+    for_each_key([&](std::uint64_t key) {
+      if (top || (key >> (shift + kDigitBits)) == prefix) ++histogram[(key >> shift) & kDigitMask];
+    });
+    group.sum(histogram);
+    std::size_t digit = 0;
+    while (digit + 1 < histogram.size() && rank >= histogram[digit]) rank -= histogram[digit++];
+    prefix = (prefix << kDigitBits) | digit;
+  }
+  return prefix;
+}
+
+int bit_width_of(std::int64_t n) {
+  return static_cast<int>(std::bit_width(static_cast<std::uint64_t>(std::max<std::int64_t>(n, 1))));
+}
+
+std::vector<std::uint8_t> temporal_global_mask(const RatingMatrix& local, const eval::RowPlacement& placement,
+                                               double fraction, eval::ProcessGroup& group) {
+  const auto nnz = placement.total_ratings;
+  const auto ts = local.timestamps();
+  const auto& csr = local.by_user();
+  std::vector<std::uint8_t> mask(static_cast<std::size_t>(local.nnz()), 0);
   const auto n_test = static_cast<std::int64_t>(std::llround(fraction * static_cast<double>(nnz)));
   if (n_test == 0) return mask;
   // The cut timestamp: the n_test-th latest. Everything later is test; of the ratings exactly at the
   // cut, the last ones in (user, movie) order fill the remaining places.
-  std::vector<std::uint32_t> sorted(ts.begin(), ts.end());
-  const auto cut_pos = static_cast<std::size_t>(nnz - n_test);
-  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(cut_pos), sorted.end());
-  const auto cut = sorted[cut_pos];
-  std::int64_t later = 0;
-  for (const auto t : ts) later += t > cut ? 1 : 0;
-  auto at_cut_to_take = n_test - later;
-  for (std::int64_t p = nnz - 1; p >= 0; --p) {
-    const auto t = ts[static_cast<std::size_t>(p)];
-    if (t > cut) {
-      mask[static_cast<std::size_t>(p)] = 1;
-    } else if (t == cut && at_cut_to_take > 0) {
-      mask[static_cast<std::size_t>(p)] = 1;
-      --at_cut_to_take;
-    }
+  const auto cut = static_cast<std::uint32_t>(select_by_rank(
+      [&](const auto& visit) {
+        for (const auto t : ts) visit(t);
+      },
+      32, nnz - n_test, group));
+  std::int64_t counts[2] = {0, 0};  // later than the cut, at the cut
+  for (const auto t : ts) {
+    counts[0] += t > cut ? 1 : 0;
+    counts[1] += t == cut ? 1 : 0;
   }
+  group.sum(counts);
+  const auto at_cut_to_take = n_test - counts[0];
+  // Calls visit(position in the whole matrix, local position) for every local rating at the cut.
+  const auto for_each_at_cut = [&](const auto& visit) {
+    for (std::int32_t u = 0; u < local.n_users(); ++u) {
+      for (std::int64_t p = csr.row_begin(u); p < csr.row_end(u); ++p) {
+        if (ts[static_cast<std::size_t>(p)] == cut)
+          visit(placement.first_position[static_cast<std::size_t>(u)] + p - csr.row_begin(u), p);
+      }
+    }
+  };
+  // The ratings at the cut from this position of the whole matrix on are the last at_cut_to_take.
+  const auto first_taken = static_cast<std::int64_t>(select_by_rank(
+      [&](const auto& visit) { for_each_at_cut([&](std::int64_t global, std::int64_t) { visit(global); }); },
+      bit_width_of(nnz), counts[1] - at_cut_to_take, group));
+  for (std::size_t p = 0; p < ts.size(); ++p) mask[p] = ts[p] > cut ? 1 : 0;
+  for_each_at_cut([&](std::int64_t global, std::int64_t p) {
+    if (global >= first_taken) mask[static_cast<std::size_t>(p)] = 1;
+  });
   return mask;
 }
 
@@ -194,25 +278,37 @@ TrainTestSplit split_by_mask(const RatingMatrix& ratings, std::span<const std::u
           RatingMatrix::from_csr(std::move(parts[1]), std::move(part_ts[1]), user_ids, movie_ids)};
 }
 
-TrainTestSplit holdout_split(const RatingMatrix& ratings, const SplitOptions& options) {
+namespace eval {
+
+RowPlacement whole_matrix_placement(const RatingMatrix& ratings) {
+  RowPlacement placement{ratings.nnz(), {}};
+  placement.first_position.reserve(static_cast<std::size_t>(ratings.n_users()));
+  for (std::int32_t u = 0; u < ratings.n_users(); ++u)
+    placement.first_position.push_back(ratings.by_user().row_begin(u));
+  return placement;
+}
+
+std::vector<std::uint8_t> holdout_mask(const RatingMatrix& local, const RowPlacement& placement,
+                                       const SplitOptions& options, ProcessGroup& group) {
   check_fraction(options.test_fraction);
   switch (options.kind) {
     case SplitKind::random:
-      return split_by_mask(ratings, random_mask(ratings, options.test_fraction, options.seed));
+      return random_mask(local, placement, options.test_fraction, options.seed);
     case SplitKind::per_user:
-      return split_by_mask(ratings, per_user_mask(ratings, options));
+      return per_user_mask(local, options);
     case SplitKind::temporal:
-      require_timestamps(ratings, options.kind);
-      return split_by_mask(ratings, per_user_mask(ratings, options));
+      require_timestamps(local, placement, options.kind, group);
+      return per_user_mask(local, options);
     case SplitKind::temporal_global:
-      require_timestamps(ratings, options.kind);
-      return split_by_mask(ratings, temporal_global_mask(ratings, options.test_fraction));
+      require_timestamps(local, placement, options.kind, group);
+      return temporal_global_mask(local, placement, options.test_fraction, group);
   }
   throw InvalidArgument("unknown split kind");
 }
 
-std::vector<std::uint8_t> kfold_assignment(const RatingMatrix& ratings, int folds, std::uint64_t seed) {
-  const auto nnz = ratings.nnz();
+std::vector<std::uint8_t> kfold_mask(const RatingMatrix& local, const RowPlacement& placement, int folds,
+                                     std::uint64_t seed) {
+  const auto nnz = placement.total_ratings;
   if (folds < 2 || folds > kMaxFolds) {
     throw InvalidArgument("k-fold needs 2 to " + std::to_string(kMaxFolds) + " folds, got " +
                           std::to_string(folds));
@@ -225,16 +321,26 @@ std::vector<std::uint8_t> kfold_assignment(const RatingMatrix& ratings, int fold
   // (places left in f) / (ratings left), which makes every balanced assignment equally likely.
   std::vector<std::int64_t> left(static_cast<std::size_t>(folds));
   for (int f = 0; f < folds; ++f) left[static_cast<std::size_t>(f)] = nnz / folds + (f < nnz % folds ? 1 : 0);
-  std::vector<std::uint8_t> assignment(static_cast<std::size_t>(nnz));
   SplitMix64 rng(seed);
-  for (std::int64_t p = 0; p < nnz; ++p) {
+  return replay(local, placement, [&](std::int64_t p) -> std::uint8_t {
     auto r = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(nnz - p)));
     int f = 0;
     while (r >= left[static_cast<std::size_t>(f)]) r -= left[static_cast<std::size_t>(f++)];
     --left[static_cast<std::size_t>(f)];
-    assignment[static_cast<std::size_t>(p)] = static_cast<std::uint8_t>(f);
-  }
-  return assignment;
+    return static_cast<std::uint8_t>(f);
+  });
+}
+
+}  // namespace eval
+
+TrainTestSplit holdout_split(const RatingMatrix& ratings, const SplitOptions& options) {
+  eval::ProcessGroup one_process;
+  return split_by_mask(
+      ratings, eval::holdout_mask(ratings, eval::whole_matrix_placement(ratings), options, one_process));
+}
+
+std::vector<std::uint8_t> kfold_assignment(const RatingMatrix& ratings, int folds, std::uint64_t seed) {
+  return eval::kfold_mask(ratings, eval::whole_matrix_placement(ratings), folds, seed);
 }
 
 TrainTestSplit kfold_split(const RatingMatrix& ratings, std::span<const std::uint8_t> assignment, int fold) {
