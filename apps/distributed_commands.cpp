@@ -74,14 +74,17 @@ class DistributedJob {
     return part;
   }
 
-  // Runs `work` (every rank's collectives): options refused alike on every rank end the job as a shared
-  // failure; anything else in the middle of the collectives (out of memory, divergence seen on one rank)
-  // may leave the other ranks waiting in one, so the whole job ends there.
+  // Runs `work` (every rank's collectives): options refused alike on every rank, and failures the ranks
+  // agreed on, end the job as a shared failure; anything else in the middle of the collectives (out of
+  // memory, divergence seen on one rank) may leave the other ranks waiting in one, so the whole job ends
+  // there.
   template <class Work>
   void run(Work&& work) {
     try {
       work();
     } catch (const InvalidArgument&) {
+      shared_failure();
+    } catch (const dist::SharedFailure&) {
       shared_failure();
     } catch (const std::exception& e) {
       comm.abort(e.what());
@@ -109,7 +112,8 @@ void train_distributed(const TrainFlags& flags, const std::string& out, bool jso
   };
   const dist::Traffic load_traffic = comm.traffic();
   comm.reset_traffic();
-  job.run([&] { model = dist::train_distributed(comm, part, options, &report); });
+  dist::Traffic nccl_traffic;
+  job.run([&] { model = dist::train_distributed(comm, part, options, &report, &nccl_traffic); });
 
   // Rank 0 writes the model only now that every rank has finished, and every rank learns whether it could.
   std::exception_ptr error;
@@ -133,6 +137,7 @@ void train_distributed(const TrainFlags& flags, const std::string& out, bool jso
       {"ranks", comm.size()},
       {"threads_per_rank", options.train.threads},
       {"communication", {{"load", traffic(load_traffic)}, {"train", traffic(comm.traffic())}}}};
+  if (options.train.device == Device::cuda) extra["communication"]["nccl"] = traffic(nccl_traffic);
   if (json) extra["iteration_seconds"] = iteration_seconds;
   if (comm.root()) print_train_summary(model, report, part.total_ratings, out, json, extra);
 }

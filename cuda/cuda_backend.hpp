@@ -23,6 +23,8 @@ class CudaBackend final : public Backend, public CudaKernelProfile {
 
   IterationLog nmf_zero(const RatingMatrix& ratings, NmfFactors& factors,
                         const IterationControl& control) override;
+  IterationLog nmf_zero_across(const RatingMatrix& ratings, NmfFactors& factors,
+                               const IterationControl& control, ProcessSums& across) override;
   IterationLog nmf_masked(const RatingMatrix& ratings, const MaskedNmfSettings& settings,
                           MaskedNmfState& state, const IterationControl& control) override;
   IterationLog implicit_als(const RatingMatrix& ratings, const AlsSettings& settings, AlsFactors& factors,
@@ -45,6 +47,9 @@ class CudaBackend final : public Backend, public CudaKernelProfile {
 
  private:
   void require_memory(const CudaWorkload& w, const std::string& what);
+  // nmf_zero (across: null) and nmf_zero_across.
+  IterationLog nmf_zero_run(const RatingMatrix& ratings, NmfFactors& factors, const IterationControl& control,
+                            ProcessSums* across);
   void collect_timers();
 
   CudaContext ctx_;  // one stream and one set of library handles for the backend's lifetime

@@ -27,6 +27,13 @@ __global__ void sum_blocks_kernel(const float* __restrict__ partial, int blocks,
   }
 }
 
+__global__ void to_float_kernel(const double* __restrict__ in, std::int64_t count, float* __restrict__ out) {
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    out[i] = static_cast<float>(in[i]);
+  }
+}
+
 __global__ void frobenius_inner_kernel(const double* __restrict__ a, const double* __restrict__ b,
                                        std::int64_t count, double* out) {
   __shared__ double partial[kThreads / kWarp];
@@ -75,6 +82,12 @@ void launch_sum_blocks(cudaStream_t stream, const float* partial, int blocks, st
   clear_stale_error();
   sum_blocks_kernel<<<blocks_for(count), kThreads, 0, stream>>>(partial, blocks, count, out_double,
                                                                 out_float);
+  CINEFACTOR_CUDA_CHECK_LAUNCH();
+}
+
+void launch_to_float(cudaStream_t stream, const double* in, std::int64_t count, float* out) {
+  clear_stale_error();
+  to_float_kernel<<<blocks_for(count), kThreads, 0, stream>>>(in, count, out);
   CINEFACTOR_CUDA_CHECK_LAUNCH();
 }
 

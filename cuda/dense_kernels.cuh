@@ -14,6 +14,9 @@ namespace cinefactor::engine::cuda {
 void launch_sum_blocks(cudaStream_t stream, const float* partial, int blocks, std::int64_t count,
                        double* out_double, float* out_float);
 
+// out[i] = (float) in[i], for i < count.
+void launch_to_float(cudaStream_t stream, const double* in, std::int64_t count, float* out);
+
 // *out += sum a[i] b[i] over count elements, in double, by one block (the same sum on every run).
 void launch_frobenius_inner(cudaStream_t stream, const double* a, const double* b, std::int64_t count,
                             double* out);

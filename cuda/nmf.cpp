@@ -51,6 +51,19 @@ double masked_side_bytes(const MaskedSideArgs& a, std::int64_t nnz) {
 
 IterationLog CudaBackend::nmf_zero(const RatingMatrix& ratings, NmfFactors& factors,
                                    const IterationControl& control) {
+  return nmf_zero_run(ratings, factors, control, nullptr);
+}
+
+IterationLog CudaBackend::nmf_zero_across(const RatingMatrix& ratings, NmfFactors& factors,
+                                          const IterationControl& control, ProcessSums& across) {
+  return nmf_zero_run(ratings, factors, control, &across);
+}
+
+// With `across`, the rows of `ratings` are one process's users: the user side is local, and the three sums
+// over users (||X||^2, W^T W and X^T W) are added across the processes before the movie side uses them, so
+// every process computes the same movie factors and loss (2 n k + 2 k^2 words per iteration).
+IterationLog CudaBackend::nmf_zero_run(const RatingMatrix& ratings, NmfFactors& factors,
+                                       const IterationControl& control, ProcessSums* across) {
   check_nmf_factors(ratings, factors);
   ctx_.activate();
   const int k = static_cast<int>(factors.w.cols);
@@ -60,6 +73,7 @@ IterationLog CudaBackend::nmf_zero(const RatingMatrix& ratings, NmfFactors& fact
   require_memory({CudaJob::nmf_zero, m, n, ratings.nnz(), k, 0, false}, "NMF (zero objective)");
   double norm_x = 0.0;
   for (const float v : ratings.by_user().values) norm_x += static_cast<double>(v) * v;
+  if (across) norm_x = across->sum(norm_x);
 
   const DeviceCsr xu(ctx_, ratings.by_user(), 0.0f);
   const DeviceCsr xm(ctx_, ratings.by_movie(), 0.0f);
@@ -94,8 +108,13 @@ IterationLog CudaBackend::nmf_zero(const RatingMatrix& ratings, NmfFactors& fact
                            sums.data());
     zero_users_.stop(ctx_.stream(), kUpdateAccesses * sizeof(float) * static_cast<double>(m * k));
     gram.run(w.data(), m, gw_d.data(), gw.data());
+    if (across) {
+      across->sum(gw_d.data(), static_cast<std::int64_t>(k) * k, ctx_.stream());
+      launch_to_float(ctx_.stream(), gw_d.data(), static_cast<std::int64_t>(k) * k, gw.data());
+    }
     // H^T <- H^T * (X^T W) / (H^T (W^T W))
     xm_w.run();
+    if (across) across->sum(num.data(), n * k, ctx_.stream());
     gemm_nn(ctx_, k, n, k, gw.data(), h.data(), den.data());
     zero_movies_.start(ctx_.stream(), timing_);
     launch_nmf_zero_update(ctx_.stream(), grid_h, h.data(), num.data(), den.data(), n * k, kMuEpsilon,

@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "cinefactor/device.hpp"
 #include "cinefactor/model_file.hpp"
 #include "test_support.hpp"
 
@@ -36,6 +37,8 @@ constexpr int kFailureSeconds = 30;  // a failing job must end within this (issu
   do {                                                                                                \
     if (!CINEFACTOR_TEST_HAS_MPI) GTEST_SKIP() << "built without MPI (CINEFACTOR_MPI found no MPI)";  \
     if (std::string(CINEFACTOR_MPIEXEC).empty()) GTEST_SKIP() << "no mpirun found at configure time"; \
+    if (!std::filesystem::exists(CINEFACTOR_MPIEXEC))                                                 \
+      GTEST_SKIP() << CINEFACTOR_MPIEXEC << " is not on this machine";                                \
   } while (0)
 
 // mpirun -np P [--oversubscribe] cinefactor ARGS...; Open MPI refuses root unless told it is wanted.
@@ -473,6 +476,60 @@ TEST(Distributed, EvaluationWithTiesAndIdleRanksEqualsOneProcess) {
                             "--test-fraction", "0.3", "--relevance", "3", "--threads", "1", "--json"},
                            1e-9);
   }
+}
+
+// CUDA ranks on a machine without a usable device (CI): one message from rank 0 naming the cause, exit 1,
+// the model at --out untouched. A build without NCCL refuses --device cuda under mpirun.
+TEST(Distributed, CudaRanksWithoutADeviceStopWithOneMessage) {
+  CINEFACTOR_REQUIRE_MPI();
+  if (!probe_cuda().devices.empty())
+    GTEST_SKIP() << "a CUDA device is present: CudaRankEqualsOneProcess runs";
+  test::TempDir tmp;
+  write_dataset(tmp / "data",
+                "1,1,4.0,100\n2,2,3.0,100\n3,3,5.0,100\n3,1,2.0,100\n4,2,4.0,100\n"
+                "5,3,1.0,100\n6,1,3.0,100\n6,4,2.5,100\n");
+  test::write_text(tmp / "m.cfm", "an existing model");
+  const auto r = run_mpi(2, {"train", "--data", (tmp / "data").string(), "--algo", "nmf", "--rank", "2",
+                             "--device", "cuda", "--out", (tmp / "m.cfm").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::string cause = CINEFACTOR_TEST_HAS_NCCL
+                                ? "--device cuda: no usable CUDA device on this rank's node"
+                                : "--device cuda: this build has no CUDA ranks";
+  const auto first = r.err.find(cause);
+  ASSERT_NE(first, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(cause, first + 1), std::string::npos) << "said more than once:\n" << r.err;
+  EXPECT_EQ(test::read_text(tmp / "m.cfm"), "an existing model");
+
+  const auto masked = run_mpi(2, {"train", "--data", (tmp / "data").string(), "--algo", "nmf", "--objective",
+                                  "masked", "--device", "cuda", "--out", (tmp / "m.cfm").string()});
+  EXPECT_EQ(masked.exit_code, 1);
+  EXPECT_NE(masked.err.find(CINEFACTOR_TEST_HAS_NCCL ? "only NMF with the zero objective runs on CUDA ranks"
+                                                     : "this build has no CUDA ranks"),
+            std::string::npos)
+      << masked.err;
+}
+
+// One CUDA rank (NCCL with one member) computes what one process computes on the same GPU: the same
+// iterations, its sums over users passing through NCCL. Needs a GPU, NCCL and mpirun.
+TEST(Distributed, CudaRankEqualsOneProcess) {
+  CINEFACTOR_REQUIRE_MPI();
+  if (!CINEFACTOR_TEST_HAS_NCCL) GTEST_SKIP() << "built without CUDA ranks (no NCCL)";
+  const auto probe = probe_cuda();
+  if (probe.devices.empty()) GTEST_SKIP() << "no CUDA device: " << probe.reason;
+  CINEFACTOR_REQUIRE_ML_LATEST_SMALL(dir);
+  test::TempDir tmp;
+  const std::vector<std::string> train{"train",  "--data",   dir.string(),   "--algo", "nmf",
+                                       "--rank", "16",       "--iterations", "50",     "--tol",
+                                       "0",      "--device", "cuda",         "--json"};
+  auto single_args = train;
+  single_args.insert(single_args.end(), {"--out", (tmp / "one.cfm").string()});
+  auto dist_args = train;
+  dist_args.insert(dist_args.end(), {"--out", (tmp / "dist.cfm").string()});
+  const auto single = train_json(run_cli(single_args));
+  const auto distributed = train_json(run_mpi(1, dist_args));
+  expect_losses_close(single, distributed, 1e-5);
+  EXPECT_GT(distributed["communication"]["nccl"]["bytes"].get<std::int64_t>(), 0);
+  expect_same_model(load_model(tmp / "one.cfm"), load_model(tmp / "dist.cfm"), 1e-3f);
 }
 
 }  // namespace

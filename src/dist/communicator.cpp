@@ -55,6 +55,17 @@ Communicator::~Communicator() {
   if (!finalized) MPI_Finalize();
 }
 
+Communicator::NodePlace Communicator::node_place() const {
+  MPI_Comm node = MPI_COMM_NULL;
+  check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+            "MPI_Comm_split_type");
+  NodePlace place;
+  MPI_Comm_rank(node, &place.rank);
+  MPI_Comm_size(node, &place.size);
+  MPI_Comm_free(&node);
+  return place;
+}
+
 void Communicator::account(std::int64_t bytes, double seconds) noexcept {
   ++traffic_.calls;
   traffic_.bytes += bytes;
@@ -218,7 +229,7 @@ void Communicator::agree(std::exception_ptr error, std::int64_t order) {
     }
   }
   broadcast(what, first.rank);
-  throw Error(fmt::format("rank {}: {}", first.rank, what));
+  throw SharedFailure(fmt::format("rank {}: {}", first.rank, what));
 }
 
 void Communicator::abort(const std::string& what) const {

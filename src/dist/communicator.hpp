@@ -16,6 +16,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "cinefactor/error.hpp"
+
 namespace cinefactor::dist {
 
 // Throws Error("MPI: <call> failed: <MPI's text>") unless status is MPI_SUCCESS (MPI_COMM_WORLD returns
@@ -28,6 +30,12 @@ struct Traffic {
   double seconds = 0.0;    // wall time inside MPI calls, waiting included
 };
 
+// A failure every rank of the job throws alike (Communicator::agree).
+class SharedFailure : public Error {
+ public:
+  using Error::Error;
+};
+
 class Communicator {
  public:
   // MPI_Init_thread (funneled: only the thread that calls these methods ever enters MPI); the
@@ -38,6 +46,12 @@ class Communicator {
   Communicator& operator=(const Communicator&) = delete;
 
   int rank() const noexcept { return rank_; }
+  // This rank's place among the ranks on its node (shared memory), and how many there are.
+  struct NodePlace {
+    int rank = 0;
+    int size = 1;
+  };
+  NodePlace node_place() const;
   int size() const noexcept { return size_; }
   bool root() const noexcept { return rank_ == 0; }
 
@@ -81,7 +95,8 @@ class Communicator {
   // Called by every rank after a step that may have failed on some of them (`error` null where it
   // succeeded). When any rank failed, every rank throws the same Error, "rank R: <what>", for the
   // failure that comes first: the lowest `order` (a data file's line number; 0 for failures without
-  // one), then the lowest rank. No rank is left waiting in a collective for one that gave up.
+  // one), then the lowest rank. No rank is left waiting in a collective for one that gave up. The Error
+  // is a SharedFailure: every rank knows it, so one of them can report it for all.
   void agree(std::exception_ptr error, std::int64_t order = 0);
 
   // Ends the job now, from one rank, after an error in the middle of the collectives (the others may

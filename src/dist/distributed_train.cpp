@@ -24,9 +24,16 @@ void validate(const Partition& part, const TrainOptions& o) {
         fmt::format("--algo {} does not run distributed yet; under mpirun: nmf, svd, bias, mean, popularity",
                     algorithm_name(o.algorithm)));
   }
-  if (o.device == Device::cuda)
-    throw InvalidArgument(
-        "--device cuda: distributed training runs on CPU ranks only so far; use --device cpu");
+  if (o.device == Device::cuda) {
+    if (!CINEFACTOR_HAS_NCCL)
+      throw InvalidArgument(
+          "--device cuda: this build has no CUDA ranks (they need the CUDA backend and NCCL: configure with "
+          "CINEFACTOR_CUDA=ON and CINEFACTOR_NCCL=ON); use --device cpu");
+    if (o.algorithm != Algorithm::nmf || o.objective != NmfObjective::zero)
+      throw InvalidArgument(
+          "--device cuda: under mpirun only NMF with the zero objective runs on CUDA ranks so far; use "
+          "--device cpu");
+  }
   if (o.initial_user_factors.rows > 0 || o.initial_movie_factors.rows > 0)
     throw InvalidArgument("initial factors are not supported in a distributed job");
   engine::validate_train_options(o, part.n_users(), part.n_movies(), part.total_ratings);
@@ -70,6 +77,13 @@ bool distributed_algorithm(Algorithm algorithm) noexcept {
 
 DistributedFit fit_distributed(Communicator& comm, const Partition& part, const TrainOptions& o) {
   validate(part, o);
+  if (o.device == Device::cuda) {
+    std::int64_t idle[1] = {part.data.ratings.n_users() == 0 ? 1 : 0};
+    comm.sum(idle);
+    if (idle[0] > 0)
+      throw InvalidArgument(fmt::format("--device cuda: {} of the {} ranks hold no users; start fewer ranks",
+                                        idle[0], comm.size()));
+  }
   const int threads = std::max(1, o.threads);
   DistributedFit fit;
   Model& model = fit.model;
@@ -96,7 +110,11 @@ DistributedFit fit_distributed(Communicator& comm, const Partition& part, const 
       model.objective = o.objective;
       engine::NmfFactors factors = nmf_initial(comm, part, o, threads);
       const auto control = iteration_control(o, progress);
-      if (o.objective == NmfObjective::zero) {
+      if (o.objective == NmfObjective::zero && o.device == Device::cuda) {
+#if CINEFACTOR_HAS_NCCL
+        log = cuda_nmf_zero(comm, part, factors, control, fit.device_traffic);
+#endif
+      } else if (o.objective == NmfObjective::zero) {
         log = distributed_nmf_zero(comm, part, factors, control, threads);
       } else {
         engine::MaskedNmfState state;
@@ -145,12 +163,13 @@ Model local_model(const Partition& part, DistributedFit fit) {
 }
 
 Model train_distributed(Communicator& comm, const Partition& part, const DistributedTrainOptions& options,
-                        TrainReport* report) {
+                        TrainReport* report, Traffic* device_traffic) {
   const auto start = std::chrono::steady_clock::now();
   const TrainOptions& o = options.train;
   DistributedFit fit = fit_distributed(comm, part, o);
   Model model = std::move(fit.model);
   engine::IterationLog log = std::move(fit.log);
+  if (device_traffic) *device_traffic = fit.device_traffic;
 
   // Rank 0 assembles the model of one process.
   const auto& local = part.data.ratings;
@@ -209,7 +228,7 @@ Model train_distributed(Communicator& comm, const Partition& part, const Distrib
                                     : std::string());
   }
   if (report) {
-    report->device = fmt::format("cpu x {} ranks", comm.size());
+    report->device = fmt::format("{} x {} ranks", o.device == Device::cuda ? "cuda" : "cpu", comm.size());
     report->iterations = log.iterations;
     report->loss_history = std::move(log.loss_history);
     report->seconds = seconds;

@@ -30,6 +30,7 @@ struct DistributedFit {
   DenseMatrix user_factors;
   std::vector<float> user_bias;  // empty unless the algorithm has user biases
   engine::IterationLog log;
+  Traffic device_traffic;  // CUDA ranks: what went through NCCL
 };
 
 // Every rank calls it with the same options. Throws InvalidArgument, the same on every rank, for options
@@ -45,6 +46,6 @@ Model local_model(const Partition& part, DistributedFit fit);
 // iterations, the loss history (identical on every rank) and this rank's seconds. Throws InvalidArgument, the
 // same on every rank, for options it refuses.
 Model train_distributed(Communicator& comm, const Partition& part, const DistributedTrainOptions& options,
-                        TrainReport* report = nullptr);
+                        TrainReport* report = nullptr, Traffic* device_traffic = nullptr);
 
 }  // namespace cinefactor::dist

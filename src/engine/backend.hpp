@@ -85,6 +85,17 @@ struct RankingJob {
   int block_users = 64;
 };
 
+// Sums over the processes of a distributed fit, in place, for a backend that computes on a device: device
+// memory, enqueued on the backend's stream (dist/ provides them through NCCL). Every process gets the same
+// values.
+class ProcessSums {
+ public:
+  virtual ~ProcessSums() = default;
+  virtual void sum(float* device_values, std::int64_t count, void* stream) = 0;
+  virtual void sum(double* device_values, std::int64_t count, void* stream) = 0;
+  virtual double sum(double value) = 0;  // a host value
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -95,6 +106,13 @@ class Backend {
   // Loss: 0.5 * ||X - W H||_F^2.
   virtual IterationLog nmf_zero(const RatingMatrix& ratings, NmfFactors& factors,
                                 const IterationControl& control) = 0;
+  // nmf_zero for one process of a distributed fit: `ratings` holds this process's users with every movie
+  // column, factors.w their rows and factors.ht every movie's; `across` adds the partial sums of every
+  // process (X^T W, W^T W, ||X||^2), so that every process updates the movie factors alike and the loss is
+  // the whole matrix's. The CUDA backend implements it (dist/'s CUDA ranks); the CPU backend's ranks take
+  // dist/'s own passes, and this throws InvalidArgument there.
+  virtual IterationLog nmf_zero_across(const RatingMatrix& ratings, NmfFactors& factors,
+                                       const IterationControl& control, ProcessSums& across);
   // Observed-entries NMF with L2 (Surprise's NMF, alternating sides), from `state`.
   // Loss: sum over observed (r - rhat)^2 + l2_user sum_u n_u |w_u|^2 + l2_movie sum_j n_j |h_j|^2
   //       (+ l2_bias (sum_u b_u^2 + sum_j b_j^2) with biases).

@@ -68,4 +68,9 @@ void check_ranking_job(const RankingJob& job) {
   }
 }
 
+IterationLog Backend::nmf_zero_across(const RatingMatrix& /*ratings*/, NmfFactors& /*factors*/,
+                                      const IterationControl& /*control*/, ProcessSums& /*across*/) {
+  throw InvalidArgument("the " + device_description() + " backend has no NMF with sums across processes");
+}
+
 }  // namespace cinefactor::engine
