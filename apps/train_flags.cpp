@@ -36,8 +36,8 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   cmd->add_option(
          "--device", f.device,
          "Where the engine runs (training; evaluate also ranks there): auto (CUDA when a device is present "
-         "and the job fits), cpu, cuda. Under mpirun: cpu ranks (auto too), or cuda ranks (train, NMF zero "
-         "only: one GPU per rank, NCCL)")
+         "and the job fits), cpu, cuda. Under mpirun: cpu ranks (auto too), or cuda ranks (NMF zero only: "
+         "one GPU per rank, NCCL)")
       ->check(CLI::IsMember(device_names()))
       ->capture_default_str();
   cmd->add_option("--objective", f.objective,

@@ -587,6 +587,11 @@ TEST(Distributed, CudaRanksWithoutADeviceStopWithOneMessage) {
   EXPECT_EQ(r.err.find(cause, first + 1), std::string::npos) << "said more than once:\n" << r.err;
   EXPECT_EQ(test::read_text(tmp / "m.cfm"), "an existing model");
 
+  const auto evaluation = run_mpi(2, {"evaluate", "--data", (tmp / "data").string(), "--algo", "nmf",
+                                      "--rank", "2", "--device", "cuda", "--test-fraction", "0.5"});
+  EXPECT_EQ(evaluation.exit_code, 1) << evaluation.err;
+  EXPECT_NE(evaluation.err.find(cause), std::string::npos) << evaluation.err;
+
   const auto masked = run_mpi(2, {"train", "--data", (tmp / "data").string(), "--algo", "nmf", "--objective",
                                   "masked", "--device", "cuda", "--out", (tmp / "m.cfm").string()});
   EXPECT_EQ(masked.exit_code, 1);
@@ -612,6 +617,10 @@ TEST(Distributed, CudaRankEqualsOneProcess) {
   expect_losses_close(single, distributed, 1e-5);
   EXPECT_GT(distributed["communication"]["nccl"]["bytes"].get<std::int64_t>(), 0);
   expect_same_model(load_model(tmp / "one.cfm"), load_model(tmp / "dist.cfm"), 1e-3f);
+  expect_same_evaluation(1,
+                         {"evaluate", "--data", dir.string(), "--algo", "nmf", "--rank", "16", "--iterations",
+                          "20", "--device", "cuda", "--json"},
+                         1e-3);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
-// NMF on CUDA ranks (see factorization.hpp): the CUDA backend's own iteration on this rank's users, its
-// sums over users added across the ranks by NCCL on the device.
+// CUDA ranks (see cuda_ranks.hpp): a GPU per rank, and NMF as the CUDA backend's own iteration on the rank's
+// users, its sums over users added across the ranks by NCCL on the device.
+#include "dist/cuda_ranks.hpp"
+
 #include <fmt/format.h>
 
 #include <exception>
@@ -7,15 +9,11 @@
 
 #include "cinefactor/device.hpp"
 #include "cinefactor/error.hpp"
-#include "dist/factorization.hpp"
 #include "dist/nccl_sums.hpp"
 
 namespace cinefactor::dist {
 
-engine::IterationLog cuda_nmf_zero(Communicator& comm, const Partition& part, engine::NmfFactors& factors,
-                                   const engine::IterationControl& control, Traffic& device_traffic) {
-  // The node's devices, dealt out to the ranks placed on it by their rank on the node. A rank that cannot
-  // have one stops every rank, with one message (agree).
+std::unique_ptr<engine::Backend> cuda_rank_backend(Communicator& comm) {
   const auto place = comm.node_place();
   std::unique_ptr<engine::Backend> backend;
   std::exception_ptr error;
@@ -35,6 +33,12 @@ engine::IterationLog cuda_nmf_zero(Communicator& comm, const Partition& part, en
     error = std::current_exception();
   }
   comm.agree(error);
+  return backend;
+}
+
+engine::IterationLog cuda_nmf_zero(Communicator& comm, const Partition& part, engine::NmfFactors& factors,
+                                   const engine::IterationControl& control, Traffic& device_traffic) {
+  const std::unique_ptr<engine::Backend> backend = cuda_rank_backend(comm);
   NcclSums sums(comm);  // after the backend: NCCL binds the device the backend made current
   auto log = backend->nmf_zero_across(part.data.ratings, factors, control, sums);
   device_traffic = sums.traffic();

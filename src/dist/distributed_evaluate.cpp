@@ -5,6 +5,9 @@
 
 #include "cinefactor/error.hpp"
 #include "dist/distributed_train.hpp"
+#if CINEFACTOR_HAS_NCCL
+#include "dist/cuda_ranks.hpp"
+#endif
 #include "eval/evaluation_protocol.hpp"
 
 namespace cinefactor::dist {
@@ -45,21 +48,25 @@ eval::RowPlacement placement_of(Communicator& comm, const Partition& part) {
 
 EvaluationResult evaluate_distributed(Communicator& comm, const Partition& part, const TrainOptions& train,
                                       const EvaluationOptions& options) {
-  if (train.device == Device::cuda || options.ranking.device == Device::cuda)
-    throw InvalidArgument(
-        "--device cuda: a distributed evaluation trains and ranks on CPU ranks only so far; use --device "
-        "cpu");
-  EvaluationOptions cpu = options;
-  cpu.ranking.device = Device::cpu;
-  cpu.ranking.backend = nullptr;
-  cpu.ranking.threads = std::max(1, train.threads);
+  // The ranking's backend: each rank's CPU, or with --device cuda (CUDA ranks) its GPU.
+  check_device(train);  // training's refusals, before the split and the device probe
+  EvaluationOptions per_rank = options;
+  per_rank.ranking.threads = std::max(1, train.threads);
+  per_rank.ranking.backend = nullptr;
+  per_rank.ranking.device = Device::cpu;
+#if CINEFACTOR_HAS_NCCL
+  if (train.device == Device::cuda) {
+    per_rank.ranking.backend = cuda_rank_backend(comm);
+    per_rank.ranking.device = Device::cuda;
+  }
+#endif
   RankGroup group(comm);
   const auto placement = placement_of(comm, part);
   const Trainer trainer = [&](const RatingMatrix& fold_train) {
     const Partition fold = with_ratings(comm, part, fold_train);
     return local_model(fold, fit_distributed(comm, fold, train));
   };
-  return eval::evaluate_rows(part.data.ratings, placement, trainer, cpu, group);
+  return eval::evaluate_rows(part.data.ratings, placement, trainer, per_rank, group);
 }
 
 }  // namespace cinefactor::dist

@@ -12,7 +12,8 @@ namespace cinefactor::dist {
 
 // Every rank calls it with the same options and gets the same result: the single-process result of the
 // same options, up to the order of floating-point sums (and the models' own differences, see
-// factorization.hpp). The ranking runs on the CPU of each rank. Throws InvalidArgument, the same on every
+// factorization.hpp). Each rank ranks on its CPU, or with train.device cuda (CUDA ranks, NMF zero) on its
+// GPU. Throws InvalidArgument, the same on every
 // rank, for options it refuses.
 EvaluationResult evaluate_distributed(Communicator& comm, const Partition& part, const TrainOptions& train,
                                       const EvaluationOptions& options);

@@ -10,6 +10,9 @@
 #include "cinefactor/error.hpp"
 #include "cinefactor/progress.hpp"
 #include "dist/factorization.hpp"
+#if CINEFACTOR_HAS_NCCL
+#include "dist/cuda_ranks.hpp"
+#endif
 #include "engine/model_record.hpp"
 #include "engine/nmf_init.hpp"
 #include "engine/train_steps.hpp"
@@ -24,16 +27,7 @@ void validate(const Partition& part, const TrainOptions& o) {
         fmt::format("--algo {} does not run distributed yet; under mpirun: nmf, svd, bias, mean, popularity",
                     algorithm_name(o.algorithm)));
   }
-  if (o.device == Device::cuda) {
-    if (!CINEFACTOR_HAS_NCCL)
-      throw InvalidArgument(
-          "--device cuda: this build has no CUDA ranks (they need the CUDA backend and NCCL: configure with "
-          "CINEFACTOR_CUDA=ON and CINEFACTOR_NCCL=ON); use --device cpu");
-    if (o.algorithm != Algorithm::nmf || o.objective != NmfObjective::zero)
-      throw InvalidArgument(
-          "--device cuda: under mpirun only NMF with the zero objective runs on CUDA ranks so far; use "
-          "--device cpu");
-  }
+  check_device(o);
   if (o.initial_user_factors.rows > 0 || o.initial_movie_factors.rows > 0)
     throw InvalidArgument("initial factors are not supported in a distributed job");
   engine::validate_train_options(o, part.n_users(), part.n_movies(), part.total_ratings);
@@ -70,6 +64,19 @@ std::vector<float> gather_user_rows(Communicator& comm, const Partition& part, s
 }
 
 }  // namespace
+
+void check_device(const TrainOptions& o) {
+  if (o.device == Device::cuda) {
+    if (!CINEFACTOR_HAS_NCCL)
+      throw InvalidArgument(
+          "--device cuda: this build has no CUDA ranks (they need the CUDA backend and NCCL: configure with "
+          "CINEFACTOR_CUDA=ON and CINEFACTOR_NCCL=ON); use --device cpu");
+    if (o.algorithm != Algorithm::nmf || o.objective != NmfObjective::zero)
+      throw InvalidArgument(
+          "--device cuda: under mpirun only NMF with the zero objective runs on CUDA ranks so far; use "
+          "--device cpu");
+  }
+}
 
 bool distributed_algorithm(Algorithm algorithm) noexcept {
   return algorithm != Algorithm::als;

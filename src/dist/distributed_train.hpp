@@ -14,6 +14,10 @@ namespace cinefactor::dist {
 // Which algorithms a distributed job can train (the others are refused with a message naming these).
 bool distributed_algorithm(Algorithm algorithm) noexcept;
 
+// Throws InvalidArgument when `o.device` asks a distributed job for what it cannot do: CUDA ranks in a build
+// without them, or for another algorithm than NMF with the zero objective.
+void check_device(const TrainOptions& o);
+
 struct DistributedTrainOptions {
   TrainOptions train;
   // Gather the users' factors and biases into the model (the single-process model file). Without, the

@@ -34,13 +34,6 @@ engine::IterationLog distributed_nmf_zero(Communicator& comm, const Partition& p
                                           engine::NmfFactors& factors,
                                           const engine::IterationControl& control, int threads);
 
-// NMF, zero-filled objective, on this rank's CUDA device (the node's devices dealt out one per rank on the
-// node): the CUDA backend's iteration on the rank's users, its sums over users (X^T W, W^T W, ||X||^2: 2 n k
-// + k^2 words per iteration) all-reduced by NCCL on the device. `device_traffic` receives NCCL's calls and
-// bytes. Built with CINEFACTOR_WITH_NCCL only.
-engine::IterationLog cuda_nmf_zero(Communicator& comm, const Partition& part, engine::NmfFactors& factors,
-                                   const engine::IterationControl& control, Traffic& device_traffic);
-
 // NMF, observed-entries objective with L2 and optional biases, from `state` (user rows and user biases
 // local, movie rows and biases whole).
 engine::IterationLog distributed_nmf_masked(Communicator& comm, const Partition& part,
