@@ -61,7 +61,8 @@ IterationLog CudaBackend::nmf_zero_across(const RatingMatrix& ratings, NmfFactor
 
 // With `across`, the rows of `ratings` are one process's users: the user side is local, and the three sums
 // over users (||X||^2, W^T W and X^T W) are added across the processes before the movie side uses them, so
-// every process computes the same movie factors and loss (2 n k + 2 k^2 words per iteration).
+// every process computes the same movie factors and loss: an all-reduce of n k floats and k^2 doubles per
+// iteration.
 IterationLog CudaBackend::nmf_zero_run(const RatingMatrix& ratings, NmfFactors& factors,
                                        const IterationControl& control, ProcessSums* across) {
   check_nmf_factors(ratings, factors);

@@ -16,8 +16,9 @@ namespace cinefactor::dist {
 std::unique_ptr<engine::Backend> cuda_rank_backend(Communicator& comm);
 
 // NMF, zero-filled objective, from `factors` (w: this rank's users, ht: every movie) on this rank's GPU:
-// the CUDA backend's iteration on the rank's users, its sums over users (X^T W, W^T W, ||X||^2: 2 n k + k^2
-// words per iteration) all-reduced by NCCL on the device. `device_traffic` receives NCCL's calls and bytes.
+// the CUDA backend's iteration on the rank's users, its sums over users (X^T W: n k floats, W^T W: k^2
+// doubles, per iteration; ||X||^2 once) all-reduced by NCCL on the device. `device_traffic` receives NCCL's
+// calls and bytes.
 engine::IterationLog cuda_nmf_zero(Communicator& comm, const Partition& part, engine::NmfFactors& factors,
                                    const engine::IterationControl& control, Traffic& device_traffic);
 
