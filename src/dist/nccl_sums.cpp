@@ -87,20 +87,22 @@ NcclSums::~NcclSums() {
   if (state_->comm) nccl().comm_destroy(state_->comm);
 }
 
-void NcclSums::sum(float* device_values, std::int64_t count, void* stream) {
-  check_nccl(nccl().all_reduce(device_values, device_values, static_cast<std::size_t>(count), ncclFloat,
-                               ncclSum, state_->comm, static_cast<cudaStream_t>(stream)),
+void NcclSums::all_reduce(void* device_values, std::int64_t count, int type, std::size_t bytes,
+                          void* stream) {
+  check_nccl(nccl().all_reduce(device_values, device_values, static_cast<std::size_t>(count),
+                               static_cast<ncclDataType_t>(type), ncclSum, state_->comm,
+                               static_cast<cudaStream_t>(stream)),
              "ncclAllReduce");
   ++traffic_.calls;
-  traffic_.bytes += count * static_cast<std::int64_t>(sizeof(float));
+  traffic_.bytes += count * static_cast<std::int64_t>(bytes);
+}
+
+void NcclSums::sum(float* device_values, std::int64_t count, void* stream) {
+  all_reduce(device_values, count, ncclFloat, sizeof(float), stream);
 }
 
 void NcclSums::sum(double* device_values, std::int64_t count, void* stream) {
-  check_nccl(nccl().all_reduce(device_values, device_values, static_cast<std::size_t>(count), ncclDouble,
-                               ncclSum, state_->comm, static_cast<cudaStream_t>(stream)),
-             "ncclAllReduce");
-  ++traffic_.calls;
-  traffic_.bytes += count * static_cast<std::int64_t>(sizeof(double));
+  all_reduce(device_values, count, ncclDouble, sizeof(double), stream);
 }
 
 double NcclSums::sum(double value) {

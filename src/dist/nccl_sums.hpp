@@ -30,6 +30,9 @@ class NcclSums final : public engine::ProcessSums {
   const Traffic& traffic() const noexcept { return traffic_; }
 
  private:
+  // One in-place ncclAllReduce (sum) of `count` elements of NCCL type `type` (an ncclDataType_t), accounted.
+  void all_reduce(void* device_values, std::int64_t count, int type, std::size_t bytes, void* stream);
+
   struct State;
   Communicator& comm_;
   std::unique_ptr<State> state_;
