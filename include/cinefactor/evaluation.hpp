@@ -99,6 +99,7 @@ struct FoldResult {
   std::int64_t peak_memory_bytes = 0;
   // peak_memory_bytes minus the resident size just before the fit: what the trainer itself added at
   // its peak. 0 when the peak could not be reset (then peak_memory_bytes is the process-lifetime peak).
+  // A distributed evaluation (mpirun) reports both as the largest of its ranks'.
   std::int64_t fit_memory_bytes = 0;
   bool peak_reset = false;  // whether the peak was reset before the fit
 };

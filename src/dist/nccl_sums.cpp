@@ -50,8 +50,8 @@ NcclApi load_nccl() {
 }
 
 const NcclApi& nccl() {
-  static const NcclApi api = load_nccl();
-  return api;
+  static const NcclApi kApi = load_nccl();
+  return kApi;
 }
 
 void check_nccl(ncclResult_t status, const char* call) {
